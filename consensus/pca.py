@@ -1,0 +1,167 @@
+"""PCA exactly as Polis defines it, computed sparse (never densifying the vote matrix).
+
+Polis (``conversation.clj :mat``, ``pca.clj powerit-pca``) replaces each missing cell by its
+column mean over non-missing entries and centres by that same mean, so an imputed cell
+contributes exactly 0 after centring. With Z the signed votes, M the voted mask and μ the
+column means, the centred matrix is ``X = Z − M·diag(μ)`` restricted to stored cells, and
+
+    X v   = Z v − M (μ ∘ v)             (n,)
+    Xᵀ u  = Zᵀ u − μ ∘ (Mᵀ u)           (m,)
+
+cost O(n_votes) each. The top-2 eigenvectors of XᵀX are found with ARPACK Lanczos
+(``scipy.sparse.linalg.eigsh`` on a LinearOperator, warm-started from the previous components as
+Polis warm-starts its power iteration) or, for few statements, by an exact dense eigh of the
+m × m Gram matrix (m ≤ ``dense_gram_max``). Polis runs 100 power iterations; we converge fully,
+so on well-separated spectra the components agree with Polis' up to sign.
+
+Moderated-out columns are zeroed in Polis (all-zero after centring), so they get μ = 0 and
+component weight 0, but still count in ``n_cmts`` and in every participant's vote count
+(``pca.clj sparsity-aware-project-ptpt``, quirk noted in the reference §2).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.linalg import LinearOperator, eigsh
+
+from consensus.matrix import VoteMatrix
+
+__all__ = ["SparsePCA", "column_means"]
+
+
+def column_means(matrix: VoteMatrix) -> np.ndarray:
+    """(m,) mean signed vote over non-missing cells; 0 for moderated-out or unvoted columns."""
+    sums = np.asarray(matrix.values().sum(axis=0)).ravel()  # (m,)
+    counts = np.asarray(matrix.mask().sum(axis=0)).ravel()  # (m,)
+    means = np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)
+    means[matrix.moderated_out] = 0.0
+    return means
+
+
+def _active_values(matrix: VoteMatrix) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """Signed votes and mask with moderated-out columns zeroed (Polis' zero-out-columns)."""
+    keep = (~matrix.moderated_out[matrix.codes.indices]).astype(np.float64)  # (nnz,)
+    z, m = matrix.values(), matrix.mask()
+    z.data *= keep
+    m.data *= keep
+    return z, m
+
+
+class SparsePCA:
+    """Polis PCA on a :class:`VoteMatrix` (scikit-learn style: params in ``__init__``, ``fit``).
+
+    Fitted attributes: ``center_`` (m,), ``components_`` (n_components, m) unit rows,
+    ``explained_variance_`` (n_components,), ``n_iter_`` (matvecs used, 0 for dense eigh).
+    Components are signed deterministically: aligned with ``warm_start`` when given (positive
+    dot product), else the largest-magnitude entry is positive.
+    """
+
+    def __init__(
+        self,
+        n_components: int = 2,
+        *,
+        warm_start: np.ndarray | None = None,
+        tol: float = 1e-10,
+        dense_gram_max: int = 400,
+        random_state: int | None = 0,
+    ) -> None:
+        self.n_components = n_components
+        self.warm_start = warm_start
+        self.tol = tol
+        self.dense_gram_max = dense_gram_max
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, matrix: VoteMatrix) -> SparsePCA:
+        self.center_ = column_means(matrix)  # (m,)
+        self.n_statements_ = matrix.shape[1]
+        z, mask = _active_values(matrix)
+        k = min(self.n_components, *matrix.shape) if matrix.n_votes else 0
+        values, vectors = self._eig(z, mask, k)  # (k,), (m, k)
+        comps = np.zeros((self.n_components, self.n_statements_))
+        comps[:k] = vectors.T
+        comps[:, matrix.moderated_out] = 0.0
+        self.components_ = self._orient(comps)  # (n_components, m)
+        self.explained_variance_ = np.concatenate([values, np.zeros(self.n_components - k)])
+        return self
+
+    def _eig(self, z: sp.csr_matrix, mask: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
+        m = z.shape[1]
+        if k == 0:
+            self.n_iter_ = 0
+            return np.zeros(0), np.zeros((m, 0))
+        if m <= self.dense_gram_max or k >= m - 1:
+            self.n_iter_ = 0
+            values, vectors = np.linalg.eigh(self._gram(z, mask))  # ascending
+            return values[::-1][:k], vectors[:, ::-1][:, :k]
+        return self._lanczos(z, mask, k)
+
+    def _gram(self, z: sp.csr_matrix, mask: sp.csr_matrix) -> np.ndarray:
+        """(m, m) XᵀX = ZᵀZ − μ∘(MᵀZ) − (ZᵀM)∘μᵀ + μμᵀ∘(MᵀM), all products sparse."""
+        mu = self.center_
+        ztz = (z.T @ z).toarray()
+        mtz = (mask.T @ z).toarray()  # (m, m)
+        mtm = (mask.T @ mask).toarray()
+        return ztz - mu[:, None] * mtz - mtz.T * mu[None, :] + np.outer(mu, mu) * mtm
+
+    def _lanczos(self, z: sp.csr_matrix, mask: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
+        mu = self.center_
+        zt, mt = z.T.tocsr(), mask.T.tocsr()
+        self.n_iter_ = 0
+
+        def gram_vec(v: np.ndarray) -> np.ndarray:
+            self.n_iter_ += 1
+            u = z @ v - mask @ (mu * v)  # (n,)
+            return zt @ u - mu * (mt @ u)  # (m,)
+
+        m = z.shape[1]
+        op = LinearOperator((m, m), matvec=gram_vec, dtype=np.float64)
+        values, vectors = eigsh(op, k=k, which="LA", v0=self._start_vector(m), tol=self.tol)
+        order = np.argsort(values)[::-1]
+        return values[order], vectors[:, order]
+
+    def _start_vector(self, m: int) -> np.ndarray:
+        """Warm start: previous PC1+PC2 (Polis passes previous comps as start vectors)."""
+        if self.warm_start is not None and np.shape(self.warm_start)[-1] == m:
+            v0 = np.asarray(self.warm_start).sum(axis=0)  # (m,)
+            if np.linalg.norm(v0) > 0:
+                return v0
+        return np.random.default_rng(self.random_state).standard_normal(m) + 1.0
+
+    def _orient(self, comps: np.ndarray) -> np.ndarray:
+        ref = self.warm_start
+        for i, pc in enumerate(comps):
+            if ref is not None and np.shape(ref)[-1] == len(pc) and i < len(ref):
+                sign = np.sign(pc @ np.asarray(ref)[i]) or 1.0
+            else:
+                sign = np.sign(pc[np.argmax(np.abs(pc))]) or 1.0 if len(pc) else 1.0
+            comps[i] = sign * pc
+        return comps
+
+    # ------------------------------------------------------------------ projections
+    def transform(self, matrix: VoteMatrix) -> np.ndarray:
+        """(n, n_components) sparsity-aware projection (``pca.clj sparsity-aware-project-ptpt``).
+
+        proj_i = sqrt(n_cmts / max(n_votes_i, 1)) · Σ_{j voted} (x_ij − μ_j)·pc_j, where n_votes
+        counts the zeroed rating matrix: real votes on kept columns + every moderated-out column.
+        """
+        z, mask = _active_values(matrix)
+        pcs = self.components_.T  # (m, c)
+        raw = z @ pcs - mask @ (self.center_[:, None] * pcs)  # (n, c)
+        n_votes = np.asarray(mask.sum(axis=1)).ravel() + int(matrix.moderated_out.sum())  # (n,)
+        scale = np.sqrt(matrix.shape[1] / np.maximum(n_votes, 1))  # (n,)
+        return raw * scale[:, None]
+
+    def comment_projection(self) -> np.ndarray:
+        """(m, n_components) projection of a virtual participant who only agreed with comment j.
+
+        ``pca.clj pca-project-cmnts`` (Polis votes the internal -1 = agree, i.e. our +1):
+        proj_j = sqrt(n_cmts) · (1 − μ_j) · pc_j (n_votes = 1).
+        """
+        scale = np.sqrt(self.n_statements_) * (1.0 - self.center_)  # (m,)
+        return scale[:, None] * self.components_.T
+
+    def comment_extremity(self) -> np.ndarray:
+        """(m,) ‖comment projection‖ (``conversation.clj with-proj-and-extremtiy``)."""
+        return np.linalg.norm(self.comment_projection(), axis=1)

@@ -1,0 +1,60 @@
+"""Debounced recompute: hundreds of votes per second must not mean hundreds of recomputes.
+
+A vote asks for a recompute after it commits. If a recompute job for the conversation is already
+queued (not yet started) the request is absorbed by it; otherwise one is queued to start after
+`CONCORD_RECOMPUTE_DEBOUNCE_S`. So at most one job waits and one runs per conversation, and a
+snapshot is at most one debounce window plus one computation old.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from deliberation import jobs
+from deliberation.models import Job
+
+RECOMPUTE_KIND = "consensus.recompute"
+# Per-process memo: skip the database check for a conversation we queued a job for moments ago.
+_recently_queued: dict[int, float] = {}
+
+
+def _queued_job_exists(conversation_id: int) -> bool:
+    return Job.objects.filter(
+        conversation_id=conversation_id, kind=RECOMPUTE_KIND, status=Job.Status.QUEUED
+    ).exists()
+
+
+def recompute_enqueue(*, conversation_id: int, delay_s: float = 0.0, user: object = None) -> Job:
+    """Queue a recompute job now (moderator button, management command, first request)."""
+    from consensus.tasks import recompute_conversation
+
+    job = jobs.job_create(kind=RECOMPUTE_KIND, conversation_id=conversation_id, user=user)
+    task = recompute_conversation
+    if delay_s > 0:
+        task = task.using(run_after=timezone.now() + timedelta(seconds=delay_s))
+    transaction.on_commit(lambda: _enqueue(task, job))
+    return job
+
+
+def _enqueue(task, job: Job) -> None:  # type: ignore[no-untyped-def]
+    result = task.enqueue(job.pk)
+    Job.objects.filter(pk=job.pk).update(task_id=str(result.id))
+
+
+def recompute_request(conversation_id: int) -> Job | None:
+    """Called after every committed vote; returns the job it queued, or None if absorbed."""
+    if not getattr(settings, "CONCORD_AUTO_RECOMPUTE", True):
+        return None
+    debounce = settings.CONCORD_RECOMPUTE_DEBOUNCE_S
+    now = time.monotonic()
+    if now - _recently_queued.get(conversation_id, -1e9) < debounce:
+        return None
+    _recently_queued[conversation_id] = now
+    if _queued_job_exists(conversation_id):
+        return None
+    return recompute_enqueue(conversation_id=conversation_id, delay_s=debounce)

@@ -1,0 +1,46 @@
+"""Map every error an API view can raise to one JSON shape: {"message", "code", "extra"}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from rest_framework import exceptions as drf_exceptions
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from deliberation.errors import ApplicationError, RateLimitedError
+
+
+def _flatten(detail: Any) -> str:
+    if isinstance(detail, dict):
+        parts = [f"{key}: {_flatten(value)}" for key, value in detail.items()]
+        return "; ".join(parts)
+    if isinstance(detail, list):
+        return " ".join(_flatten(item) for item in detail)
+    return str(detail)
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, ApplicationError):
+        response = Response(
+            {"message": exc.message, "code": exc.code, "extra": exc.extra}, status=exc.status
+        )
+        if isinstance(exc, RateLimitedError):
+            response["Retry-After"] = str(exc.retry_after)
+        return response
+    if isinstance(exc, ValidationError):
+        exc = drf_exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+    if isinstance(exc, Http404):
+        exc = drf_exceptions.NotFound()
+    if isinstance(exc, PermissionDenied):
+        exc = drf_exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    detail = response.data
+    code = getattr(exc, "default_code", "error")
+    extra = {"fields": detail} if isinstance(exc, drf_exceptions.ValidationError) else {}
+    response.data = {"message": _flatten(detail), "code": code, "extra": extra}
+    return response

@@ -1,0 +1,399 @@
+"""HTTP API for deliberation: validate → one service/selector call → serialize.
+
+Participants identify themselves with the token returned by the join endpoint (header
+`X-Participant-Token`), with the session the join set, or as the signed-in account.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from deliberation import roles, selectors, services
+from deliberation.errors import PermissionDeniedError
+from deliberation.models import Conversation, Job, Participant, Statement, Vote
+
+PARTICIPANT_HEADER = "HTTP_X_PARTICIPANT_TOKEN"
+
+
+def _session_key(conversation: Conversation) -> str:
+    return f"concord.participant.{conversation.pk}"
+
+
+def participant_for_request(
+    request: Request, conversation: Conversation, *, required: bool = True
+) -> Participant | None:
+    """The participant making this request: token header, then session, then account."""
+    token = request.META.get(PARTICIPANT_HEADER)
+    if token:
+        return services.participant_from_token(conversation=conversation, token=token)
+    pid = request.session.get(_session_key(conversation)) if hasattr(request, "session") else None
+    participant = None
+    if pid:
+        participant = Participant.objects.filter(pk=pid, conversation=conversation).first()
+    if participant is None and request.user.is_authenticated:
+        participant = Participant.objects.filter(conversation=conversation, user=request.user).first()
+    if participant is None and required:
+        raise PermissionDeniedError("Join the conversation first (POST .../participants/).")
+    return participant
+
+
+def conversation_or_404(slug: str) -> Conversation:
+    return get_object_or_404(Conversation, slug=slug)
+
+
+def _require_moderator(request: Request, conversation: Conversation) -> None:
+    if not roles.is_moderator(request.user, conversation):
+        raise PermissionDeniedError("Only this conversation's moderators may do this.")
+
+
+def _require_reader(request: Request, conversation: Conversation) -> None:
+    if not roles.can_read_all(request.user, conversation):
+        raise PermissionDeniedError("Only moderators and researchers may read this.")
+
+
+# --- serializers ----------------------------------------------------------------------------
+
+
+class ConversationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Conversation
+        fields = [
+            "slug", "topic", "description", "languages", "is_open",
+            "participant_statements_allowed", "strict_moderation", "demographic_questions",
+            "created_at",
+        ]
+        read_only_fields = ["created_at"]
+
+
+class ConversationUpdateSerializer(serializers.Serializer):
+    topic = serializers.CharField(max_length=300, required=False)
+    description = serializers.CharField(allow_blank=True, required=False)
+    languages = serializers.ListField(child=serializers.CharField(max_length=20), required=False)
+    is_open = serializers.BooleanField(required=False)
+    participant_statements_allowed = serializers.BooleanField(required=False)
+    strict_moderation = serializers.BooleanField(required=False)
+    demographic_questions = serializers.JSONField(required=False)
+
+
+class ConversationCreateSerializer(ConversationUpdateSerializer):
+    slug = serializers.SlugField(max_length=80, required=False, allow_blank=True)
+    topic = serializers.CharField(max_length=300)
+
+
+class StatementSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Statement
+        fields = ["id", "text", "language", "is_seed", "moderation", "created_at"]
+
+
+class StatementDetailSerializer(serializers.ModelSerializer):
+    n_agree = serializers.IntegerField(read_only=True)
+    n_disagree = serializers.IntegerField(read_only=True)
+    n_pass = serializers.IntegerField(read_only=True)
+    author_id = serializers.IntegerField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Statement
+        fields = [
+            "id", "text", "language", "is_seed", "moderation", "moderation_reason", "author_id",
+            "created_at", "moderated_at", "n_agree", "n_disagree", "n_pass",
+        ]
+
+
+class StatementInputSerializer(serializers.Serializer):
+    text = serializers.CharField(trim_whitespace=False, allow_blank=True, max_length=20000)
+    language = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
+
+
+class ModerateInputSerializer(serializers.Serializer):
+    state = serializers.ChoiceField(choices=["accepted", "rejected"])
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class JoinInputSerializer(serializers.Serializer):
+    external_id = serializers.CharField(max_length=200, required=False)
+
+
+class ParticipantOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    token = serializers.CharField()
+    voted = serializers.IntegerField()
+    total = serializers.IntegerField()
+    demographics_consent = serializers.BooleanField()
+
+
+class VoteInputSerializer(serializers.Serializer):
+    statement_id = serializers.JSONField()
+    value = serializers.JSONField()
+
+
+class VoteOutputSerializer(serializers.Serializer):
+    statement_id = serializers.IntegerField()
+    value = serializers.IntegerField()
+    changed = serializers.BooleanField()
+
+
+class VoteReadSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Vote
+        fields = ["id", "participant_id", "statement_id", "value", "created_at", "updated_at"]
+
+
+class DemographicsInputSerializer(serializers.Serializer):
+    consent = serializers.BooleanField()
+    answers = serializers.DictField(child=serializers.CharField(max_length=200))
+
+
+class JobSerializer(serializers.ModelSerializer):
+    conversation = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = Job
+        fields = [
+            "id", "kind", "conversation", "status", "progress", "message", "result", "error",
+            "attempts", "created_at", "started_at", "finished_at",
+        ]
+
+
+# --- conversations --------------------------------------------------------------------------
+
+
+class ConversationListApi(generics.ListAPIView):
+    """Every conversation (public metadata); moderators and admins create them."""
+
+    serializer_class = ConversationSerializer
+    queryset = Conversation.objects.all()
+    filterset_fields = ["is_open"]
+
+    @extend_schema(request=ConversationCreateSerializer, responses={201: ConversationSerializer})
+    def post(self, request: Request) -> Response:
+        if not roles.can_create_conversation(request.user):
+            raise PermissionDeniedError("Only moderators and admins may create conversations.")
+        data = ConversationCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        conversation = services.conversation_create(user=request.user, **data.validated_data)
+        return Response(ConversationSerializer(conversation).data, status=201)
+
+
+class ConversationDetailApi(APIView):
+    @extend_schema(responses=ConversationSerializer)
+    def get(self, request: Request, slug: str) -> Response:
+        return Response(ConversationSerializer(conversation_or_404(slug)).data)
+
+    @extend_schema(request=ConversationUpdateSerializer, responses=ConversationSerializer)
+    def patch(self, request: Request, slug: str) -> Response:
+        conversation = conversation_or_404(slug)
+        _require_moderator(request, conversation)
+        data = ConversationUpdateSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        services.conversation_update(conversation=conversation, data=data.validated_data)
+        return Response(ConversationSerializer(conversation).data)
+
+
+class ConversationStatsApi(APIView):
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request, slug: str) -> Response:
+        conversation = conversation_or_404(slug)
+        _require_reader(request, conversation)
+        return Response(selectors.conversation_stats(conversation=conversation))
+
+
+# --- statements -----------------------------------------------------------------------------
+
+
+class StatementFilter(filters.FilterSet):
+    moderation = filters.ChoiceFilter(choices=Statement.Moderation.choices)
+    is_seed = filters.BooleanFilter()
+
+    class Meta:
+        model = Statement
+        fields = ["moderation", "is_seed", "language"]
+
+
+class StatementListApi(generics.ListAPIView):
+    """Accepted statements for everyone; all states (with counts) for moderators/researchers.
+
+    POST adds a statement: a moderator's is an accepted seed, a participant's follows the
+    conversation's moderation rule.
+    """
+
+    filterset_class = StatementFilter
+
+    def _conversation(self) -> Conversation:
+        if not hasattr(self, "_conv"):
+            self._conv = conversation_or_404(self.kwargs["slug"])
+        return self._conv
+
+    def _privileged(self) -> bool:
+        return roles.can_read_all(self.request.user, self._conversation())
+
+    def get_serializer_class(self) -> type[serializers.Serializer]:
+        if getattr(self, "swagger_fake_view", False) or self._privileged():
+            return StatementDetailSerializer
+        return StatementSerializer
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        if getattr(self, "swagger_fake_view", False):
+            return Statement.objects.none()
+        conversation = self._conversation()
+        if self._privileged():
+            return selectors.statements_with_counts(conversation=conversation).order_by("id")
+        return conversation.statements.filter(moderation=Statement.Moderation.ACCEPTED)
+
+    @extend_schema(request=StatementInputSerializer, responses={201: StatementSerializer})
+    def post(self, request: Request, slug: str) -> Response:
+        conversation = self._conversation()
+        data = StatementInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        if roles.is_moderator(request.user, conversation):
+            statement = services.statement_seed(
+                conversation=conversation, user=request.user, **data.validated_data
+            )
+        else:
+            participant = participant_for_request(request, conversation)
+            statement = services.statement_submit(participant=participant, **data.validated_data)
+        return Response(StatementSerializer(statement).data, status=201)
+
+
+class StatementModerateApi(APIView):
+    @extend_schema(request=ModerateInputSerializer, responses=StatementSerializer)
+    def post(self, request: Request, slug: str, statement_id: int) -> Response:
+        conversation = conversation_or_404(slug)
+        _require_moderator(request, conversation)
+        statement = get_object_or_404(Statement, pk=statement_id, conversation=conversation)
+        data = ModerateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        statement = services.statement_moderate(
+            statement=statement, user=request.user, **data.validated_data
+        )
+        return Response(StatementSerializer(statement).data)
+
+
+# --- participants and votes -----------------------------------------------------------------
+
+
+def _participant_out(participant: Participant) -> dict[str, Any]:
+    progress = selectors.participant_progress(participant)
+    return {
+        "id": participant.pk,
+        "token": services.participant_token(participant),
+        "voted": progress["voted"],
+        "total": progress["total"],
+        "demographics_consent": participant.demographics_consent_at is not None,
+    }
+
+
+class JoinApi(APIView):
+    """Join a conversation (anonymous unless signed in or given an external id)."""
+
+    @extend_schema(request=JoinInputSerializer, responses={201: ParticipantOutputSerializer})
+    def post(self, request: Request, slug: str) -> Response:
+        conversation = conversation_or_404(slug)
+        data = JoinInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        existing = participant_for_request(request, conversation, required=False)
+        participant = existing or services.participant_join(
+            conversation=conversation, user=request.user, **data.validated_data
+        )
+        request.session[_session_key(conversation)] = participant.pk
+        return Response(_participant_out(participant), status=201)
+
+
+class MeApi(APIView):
+    @extend_schema(responses=ParticipantOutputSerializer)
+    def get(self, request: Request, slug: str) -> Response:
+        conversation = conversation_or_404(slug)
+        return Response(_participant_out(participant_for_request(request, conversation)))
+
+
+class NextStatementApi(APIView):
+    """The next statement for this participant; 204 when there is nothing left to vote on."""
+
+    @extend_schema(responses={200: StatementSerializer, 204: None})
+    def get(self, request: Request, slug: str) -> Response:
+        conversation = conversation_or_404(slug)
+        participant = participant_for_request(request, conversation)
+        statement = selectors.statement_next_for(participant)
+        if statement is None:
+            return Response(status=204)
+        return Response(StatementSerializer(statement).data)
+
+
+class VoteFilter(filters.FilterSet):
+    class Meta:
+        model = Vote
+        fields = ["statement", "participant", "value"]
+
+
+class VoteListApi(generics.ListAPIView):
+    """POST: cast or change a vote. GET (moderators/researchers): every current vote."""
+
+    serializer_class = VoteReadSerializer
+    filterset_class = VoteFilter
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        if getattr(self, "swagger_fake_view", False):
+            return Vote.objects.none()
+        conversation = conversation_or_404(self.kwargs["slug"])
+        _require_reader(self.request, conversation)
+        return Vote.objects.filter(statement__conversation=conversation).order_by("id")
+
+    @extend_schema(request=VoteInputSerializer, responses={200: VoteOutputSerializer})
+    def post(self, request: Request, slug: str) -> Response:
+        conversation = conversation_or_404(slug)
+        participant = participant_for_request(request, conversation)
+        data = VoteInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        vote, changed = services.vote_cast(participant=participant, **data.validated_data)
+        return Response({"statement_id": vote.statement_id, "value": vote.value, "changed": changed})
+
+
+class DemographicsApi(APIView):
+    """PUT answers with explicit consent; DELETE revokes consent and deletes every answer."""
+
+    @extend_schema(request=DemographicsInputSerializer, responses={200: dict})
+    def put(self, request: Request, slug: str) -> Response:
+        participant = participant_for_request(request, conversation_or_404(slug))
+        data = DemographicsInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        rows = services.demographics_set(participant=participant, **data.validated_data)
+        return Response({"consent": True, "answers": {r.question: r.answer for r in rows}})
+
+    @extend_schema(responses={200: dict})
+    def delete(self, request: Request, slug: str) -> Response:
+        participant = participant_for_request(request, conversation_or_404(slug))
+        deleted = services.demographics_revoke(participant=participant)
+        return Response({"consent": False, "deleted": deleted})
+
+
+# --- jobs -----------------------------------------------------------------------------------
+
+
+class JobListApi(generics.ListAPIView):
+    serializer_class = JobSerializer
+    filterset_fields = ["status", "kind"]
+
+    @extend_schema(parameters=[OpenApiParameter("conversation", str, description="slug")])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        visible = selectors.jobs_visible_to(self.request.user)
+        slug = self.request.query_params.get("conversation")
+        return visible.filter(conversation__slug=slug) if slug else visible
+
+
+class JobDetailApi(generics.RetrieveAPIView):
+    serializer_class = JobSerializer
+    lookup_url_kwarg = "job_id"
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return selectors.jobs_visible_to(self.request.user)

@@ -1,0 +1,42 @@
+"""Websocket per conversation: authenticate, subscribe, forward. Never writes (one write path)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from deliberation.models import Conversation
+from deliberation.realtime import conversation_group
+
+
+@database_sync_to_async
+def _conversation_id(slug: str) -> int | None:
+    return Conversation.objects.filter(slug=slug).values_list("pk", flat=True).first()
+
+
+class ConversationConsumer(AsyncJsonWebsocketConsumer):
+    """Pushes accepted statements, vote counts, moderation events and consensus snapshots."""
+
+    async def connect(self) -> None:
+        conversation_id = await _conversation_id(self.scope["url_route"]["kwargs"]["slug"])
+        if conversation_id is None:
+            await self.close(code=4404)
+            return
+        self.group = conversation_group(conversation_id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        await self.send_json({"event": "hello", "payload": {"conversation_id": conversation_id}})
+
+    async def disconnect(self, code: int) -> None:
+        if hasattr(self, "group"):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        # Votes and statements come in over HTTP only; the socket just answers pings.
+        if isinstance(content, dict) and content.get("type") == "ping":
+            await self.send_json({"event": "pong", "payload": {}})
+
+    async def conversation_event(self, message: dict[str, Any]) -> None:
+        await self.send_json({"event": message["event"], "payload": message["payload"]})

@@ -1,0 +1,48 @@
+"""One exception type for the domain boundary, translated to HTTP once (api_errors.py).
+
+Services raise these deep inside; views, commands and tasks never build error responses by hand.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ApplicationError(Exception):
+    """A request that cannot be honoured, with a message a person can act on."""
+
+    status = 400
+    code = "invalid"
+
+    def __init__(self, message: str, *, extra: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extra = extra or {}
+
+
+class NotFoundError(ApplicationError):
+    status = 404
+    code = "not_found"
+
+
+class PermissionDeniedError(ApplicationError):
+    status = 403
+    code = "forbidden"
+
+
+class ConflictError(ApplicationError):
+    status = 409
+    code = "conflict"
+
+
+class ConversationClosedError(ConflictError):
+    code = "conversation_closed"
+
+
+class RateLimitedError(ApplicationError):
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, extra={"retry_after": retry_after})
+        self.retry_after = retry_after

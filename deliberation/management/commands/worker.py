@@ -1,0 +1,40 @@
+"""python manage.py worker — recover jobs a crash left "running", then process the queue.
+
+Uses django-tasks-db's `db_worker` by default and RQ's worker when REDIS_URL is set.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+from deliberation.jobs import STALE_AFTER, jobs_recover_stale
+from deliberation.taskqueue import job_requeue
+
+
+class Command(BaseCommand):
+    help = "Run the background worker (recovers interrupted jobs first)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--shared", action="store_true",
+            help="Other workers may be running: only recover jobs with a stale heartbeat.",
+        )
+        parser.add_argument("--batch", action="store_true", help="Exit when the queue is empty.")
+        parser.add_argument("--interval", type=float, default=0.5)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        older_than = STALE_AFTER if options["shared"] else timedelta(0)
+        recovered = jobs_recover_stale(requeue=job_requeue, older_than=older_than)
+        if recovered:
+            self.stdout.write(f"Recovered interrupted jobs: {recovered}")
+        if settings.REDIS_URL:
+            call_command("rqworker", "default", burst=options["batch"], with_scheduler=True)
+            return
+        call_command(
+            "db_worker", interval=options["interval"], batch=options["batch"], no_startup_delay=True
+        )

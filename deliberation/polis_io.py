@@ -1,0 +1,197 @@
+"""Polis compatibility: import a Polis export into a conversation, export one back.
+
+Parsing and writing the CSV files is Django-free (`consensus.polis_export`); this module maps
+them onto our rows. Imports are idempotent: statements and participants are matched by their
+Polis ids and a conversation's imported votes are replaced as a whole, inside one transaction,
+so a failed import leaves the database exactly as it was.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from consensus.polis_export import (
+    PolisComment,
+    PolisExport,
+    PolisFormatError,
+    PolisVote,
+    read_polis_export,
+    write_polis_export,
+)
+from deliberation import services
+from deliberation.errors import ApplicationError, NotFoundError
+from deliberation.models import Conversation, Participant, Statement, Vote, VoteEvent
+
+_MODERATION_FROM_POLIS = {
+    1: Statement.Moderation.ACCEPTED,
+    # Polis' math keeps unmoderated comments (only mod = -1 is zeroed out), so do we.
+    0: Statement.Moderation.ACCEPTED,
+    -1: Statement.Moderation.REJECTED,
+}
+_MODERATION_TO_POLIS = {
+    Statement.Moderation.ACCEPTED: 1,
+    Statement.Moderation.PENDING: 0,
+    Statement.Moderation.REJECTED: -1,
+}
+_BATCH = 5000
+
+
+def _when(ms: int | None) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC) if ms is not None else timezone.now()
+
+
+def _ms(moment: datetime) -> int:
+    return int(round(moment.timestamp() * 1000))
+
+
+def _read_topic(folder: Path) -> str | None:
+    summary = folder / "summary.csv"
+    if not summary.exists():
+        return None
+    for line in summary.read_text(encoding="utf-8", errors="replace").splitlines():
+        key, _, value = line.partition(",")
+        if key.strip() == "topic" and value.strip():
+            return value.strip().strip('"')[:300]
+    return None
+
+
+def _import_key(text: str, tid: int, taken: set[str]) -> str:
+    """Duplicate key as for new statements; Polis allows duplicate texts, so suffix those."""
+    visible = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    key = " ".join(unicodedata.normalize("NFKC", visible).casefold().split()) or f"#polis-{tid}"
+    if key in taken:
+        key = f"{key} #polis-{tid}"
+    taken.add(key)
+    return key
+
+
+def _upsert_participants(conversation: Conversation, pids: set[int]) -> dict[int, int]:
+    existing = dict(
+        Participant.objects.filter(conversation=conversation, polis_pid__in=pids).values_list(
+            "polis_pid", "pk"
+        )
+    )
+    missing = [Participant(conversation=conversation, polis_pid=p) for p in sorted(pids - set(existing))]
+    Participant.objects.bulk_create(missing, batch_size=_BATCH)
+    return dict(
+        Participant.objects.filter(conversation=conversation, polis_pid__in=pids).values_list(
+            "polis_pid", "pk"
+        )
+    )
+
+
+def _upsert_statements(
+    conversation: Conversation, comments: list[PolisComment], participants: dict[int, int]
+) -> dict[int, int]:
+    existing = {s.polis_tid: s for s in conversation.statements.filter(polis_tid__isnull=False)}
+    taken = set(conversation.statements.filter(polis_tid__isnull=True).values_list("text_key", flat=True))
+    for comment in comments:
+        statement = existing.get(comment.tid) or Statement(conversation=conversation, polis_tid=comment.tid)
+        statement.text = comment.text
+        statement.text_key = _import_key(comment.text, comment.tid, taken)
+        statement.author_id = participants.get(comment.author_pid) if comment.author_pid is not None else None
+        statement.moderation = _MODERATION_FROM_POLIS[comment.moderated]
+        statement.moderation_reason = "moderated out in Polis" if comment.moderated == -1 else ""
+        statement.save()
+        if comment.created_ms is not None:
+            Statement.objects.filter(pk=statement.pk).update(created_at=_when(comment.created_ms))
+        existing[comment.tid] = statement
+    return {tid: s.pk for tid, s in existing.items()}
+
+
+def _replace_votes(
+    conversation: Conversation, export: PolisExport, ptpts: dict[int, int], stmts: dict[int, int]
+) -> int:
+    imported = Participant.objects.filter(conversation=conversation, polis_pid__isnull=False)
+    VoteEvent.objects.filter(participant__in=imported).delete()
+    Vote.objects.filter(participant__in=imported).delete()
+    events = [
+        VoteEvent(participant_id=ptpts[v.pid], statement_id=stmts[v.tid], value=v.vote,
+                  created_at=_when(v.timestamp_ms))
+        for v in export.votes
+    ]
+    VoteEvent.objects.bulk_create(events, batch_size=_BATCH)
+    latest = [
+        Vote(participant_id=ptpts[v.pid], statement_id=stmts[v.tid], value=v.vote)
+        for v in export.latest_votes()
+    ]
+    Vote.objects.bulk_create(latest, batch_size=_BATCH)
+    return len(latest)
+
+
+def polis_import(*, folder: str | Path, slug: str, topic: str | None = None) -> dict[str, Any]:
+    """Load a Polis export folder into conversation `slug` (created if missing)."""
+    folder = Path(folder)
+    try:
+        export = read_polis_export(folder)
+    except PolisFormatError as exc:
+        raise ApplicationError(str(exc)) from exc
+    with transaction.atomic():
+        conversation = Conversation.objects.filter(slug=slug).first()
+        if conversation is None:
+            conversation = services.conversation_create(
+                user=None, slug=slug, topic=topic or _read_topic(folder) or slug, strict_moderation=True
+            )
+        pids = {v.pid for v in export.votes} | {c.author_pid for c in export.comments if c.author_pid is not None}
+        ptpts = _upsert_participants(conversation, pids)
+        stmts = _upsert_statements(conversation, export.comments, ptpts)
+        n_votes = _replace_votes(conversation, export, ptpts, stmts)
+    return {
+        "conversation": conversation.slug,
+        "statements": len(export.comments),
+        "participants": len(pids),
+        "votes": n_votes,
+        "vote_events": len(export.votes),
+    }
+
+
+def _export_ids(rows: list[tuple[int, int | None]]) -> dict[int, int]:
+    """Our pk -> Polis id: imported rows keep theirs, the rest continue after the largest."""
+    next_id = max((polis for _, polis in rows if polis is not None), default=-1) + 1
+    ids = {}
+    for pk, polis in sorted(rows):
+        if polis is None:
+            polis, next_id = next_id, next_id + 1
+        ids[pk] = polis
+    return ids
+
+
+def _group_ids(conversation: Conversation, pids: dict[int, int]) -> dict[int, int | None]:
+    from consensus.selectors import participant_groups  # consensus builds on deliberation
+
+    groups = participant_groups(conversation_id=conversation.pk)
+    return {pids[pk]: group for pk, group in groups.items() if pk in pids}
+
+
+def polis_export(*, slug: str, folder: str | Path) -> dict[str, Any]:
+    """Write conversation `slug` as a Polis export (group-id once a snapshot exists).
+
+    Participants appear only as integer ids: no account, external id or demographic answer
+    leaves the database this way.
+    """
+    conversation = Conversation.objects.filter(slug=slug).first()
+    if conversation is None:
+        raise NotFoundError(f"No conversation with slug {slug!r}.")
+    pids = _export_ids(list(conversation.participants.values_list("pk", "polis_pid")))
+    statements = list(conversation.statements.all())
+    tids = _export_ids([(s.pk, s.polis_tid) for s in statements])
+    comments = [
+        PolisComment(
+            tid=tids[s.pk], text=s.text, author_pid=pids.get(s.author_id) if s.author_id else None,
+            created_ms=_ms(s.created_at), moderated=_MODERATION_TO_POLIS[s.moderation],
+        )
+        for s in statements
+    ]
+    events = VoteEvent.objects.filter(statement__conversation=conversation).order_by("created_at", "id")
+    votes = [
+        PolisVote(pid=pids[p], tid=tids[s], vote=v, timestamp_ms=_ms(t))
+        for p, s, v, t in events.values_list("participant_id", "statement_id", "value", "created_at")
+    ]
+    write_polis_export(folder, comments=comments, votes=votes, group_ids=_group_ids(conversation, pids))
+    return {"conversation": slug, "statements": len(comments), "vote_events": len(votes)}

@@ -1,0 +1,29 @@
+"""Push events to a conversation's websocket group after the transaction that caused them commits.
+
+Sending after commit means a client never hears about a vote or statement that was rolled back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+
+def conversation_group(conversation_id: int) -> str:
+    return f"conversation.{conversation_id}"
+
+
+def broadcast_now(conversation_id: int, event: str, payload: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    message = {"type": "conversation.event", "event": event, "payload": payload}
+    async_to_sync(layer.group_send)(conversation_group(conversation_id), message)
+
+
+def broadcast(conversation_id: int, event: str, payload: dict[str, Any]) -> None:
+    """Schedule a broadcast for when the current transaction commits (at once outside one)."""
+    transaction.on_commit(lambda: broadcast_now(conversation_id, event, payload))

@@ -1,0 +1,374 @@
+"""Every write to the deliberation data goes through one of these functions.
+
+Views, consumers, management commands and tasks call them and hold no rules of their own, so a
+vote cast from the API, a Polis import or a test follows exactly the same path.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.conf import settings
+from django.core import signing
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from deliberation import realtime
+from deliberation.errors import (
+    ApplicationError,
+    ConflictError,
+    ConversationClosedError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from deliberation.models import (
+    Conversation,
+    DemographicAnswer,
+    Participant,
+    Statement,
+    Vote,
+    VoteEvent,
+)
+from deliberation.selectors import statement_vote_counts
+
+_TOKEN_SALT = "concord.participant"
+_CONVERSATION_FIELDS = {
+    "topic",
+    "description",
+    "languages",
+    "is_open",
+    "participant_statements_allowed",
+    "strict_moderation",
+    "demographic_questions",
+}
+
+
+# --- statements -----------------------------------------------------------------------------
+
+
+def statement_normalize(text: Any) -> tuple[str, str]:
+    """Return (display text, duplicate key).
+
+    The key is NFKC-normalised, case-folded, with invisible format characters (bidi overrides,
+    zero-width joiners) removed and whitespace collapsed, so "Ｆairness" and "fairness " and a
+    copy padded with U+200B all count as the same statement.
+    """
+    if not isinstance(text, str):
+        raise ApplicationError("Statement text must be a string.")
+    display = unicodedata.normalize("NFC", text).strip()
+    visible = "".join(ch for ch in display if unicodedata.category(ch) != "Cf")
+    key = " ".join(unicodedata.normalize("NFKC", visible).casefold().split())
+    if not key:
+        raise ApplicationError("Statement text is empty.")
+    limit = settings.CONCORD_STATEMENT_MAX_LENGTH
+    if len(display) > limit:
+        raise ApplicationError(
+            f"Statement is {len(display)} characters long; the limit is {limit}.",
+            extra={"max_length": limit},
+        )
+    return display, key
+
+
+def _statement_insert(**fields: Any) -> Statement:
+    try:
+        with transaction.atomic():
+            return Statement.objects.create(**fields)
+    except IntegrityError as exc:
+        existing = Statement.objects.filter(
+            conversation=fields["conversation"], text_key=fields["text_key"]
+        ).first()
+        if existing is None:
+            raise
+        raise ConflictError(
+            "This statement duplicates an existing one.", extra={"statement_id": existing.pk}
+        ) from exc
+
+
+def _statement_event(statement: Statement) -> dict[str, Any]:
+    return {
+        "id": statement.pk,
+        "text": statement.text,
+        "language": statement.language,
+        "is_seed": statement.is_seed,
+        "moderation": statement.moderation,
+    }
+
+
+def _broadcast_statement(statement: Statement) -> None:
+    event = "statement" if statement.moderation == Statement.Moderation.ACCEPTED else "moderation"
+    realtime.broadcast(statement.conversation_id, event, _statement_event(statement))
+
+
+@transaction.atomic
+def statement_seed(
+    *, conversation: Conversation, text: str, language: str = "", user: Any = None
+) -> Statement:
+    """A moderator's seed statement: accepted at once and served first."""
+    display, key = statement_normalize(text)
+    statement = _statement_insert(
+        conversation=conversation,
+        text=display,
+        text_key=key,
+        language=language[:20],
+        is_seed=True,
+        moderation=Statement.Moderation.ACCEPTED,
+        moderated_by=user if getattr(user, "is_authenticated", False) else None,
+        moderated_at=timezone.now(),
+    )
+    _broadcast_statement(statement)
+    return statement
+
+
+@transaction.atomic
+def statement_submit(*, participant: Participant, text: str, language: str = "") -> Statement:
+    """A participant's own statement; it waits for a moderator when moderation is strict."""
+    conversation = participant.conversation
+    if not conversation.is_open:
+        raise ConversationClosedError("This conversation is closed.")
+    if not conversation.participant_statements_allowed:
+        raise PermissionDeniedError("This conversation does not accept participant statements.")
+    display, key = statement_normalize(text)
+    cap = settings.CONCORD_MAX_STATEMENTS_PER_PARTICIPANT
+    if Statement.objects.filter(author=participant).count() >= cap:
+        raise ApplicationError(f"You have reached the limit of {cap} statements.")
+    strict = conversation.strict_moderation
+    moderation = Statement.Moderation.PENDING if strict else Statement.Moderation.ACCEPTED
+    statement = _statement_insert(
+        conversation=conversation,
+        text=display,
+        text_key=key,
+        language=language[:20],
+        author=participant,
+        moderation=moderation,
+    )
+    _broadcast_statement(statement)
+    return statement
+
+
+@transaction.atomic
+def statement_moderate(
+    *, statement: Statement, state: str, reason: str = "", user: Any = None
+) -> Statement:
+    valid = {Statement.Moderation.ACCEPTED, Statement.Moderation.REJECTED}
+    if state not in valid:
+        raise ApplicationError(f"Moderation state must be one of {sorted(valid)}, got {state!r}.")
+    if state == Statement.Moderation.REJECTED and not reason.strip():
+        raise ApplicationError("A rejection needs a reason.")
+    statement = Statement.objects.select_for_update().get(pk=statement.pk)
+    statement.moderation = state
+    statement.moderation_reason = reason.strip()[:500]
+    statement.moderated_by = user if getattr(user, "is_authenticated", False) else None
+    statement.moderated_at = timezone.now()
+    statement.save(
+        update_fields=["moderation", "moderation_reason", "moderated_by", "moderated_at", "updated_at"]
+    )
+    _broadcast_statement(statement)
+    return statement
+
+
+# --- conversations --------------------------------------------------------------------------
+
+
+def _validate_conversation_fields(data: Mapping[str, Any]) -> None:
+    unknown = set(data) - _CONVERSATION_FIELDS
+    if unknown:
+        raise ApplicationError(f"Unknown conversation fields: {sorted(unknown)}.")
+    if "topic" in data and not str(data["topic"]).strip():
+        raise ApplicationError("A conversation needs a topic.")
+    languages = data.get("languages", [])
+    if not isinstance(languages, list) or not all(isinstance(x, str) for x in languages):
+        raise ApplicationError("languages must be a list of language codes.")
+    _validate_questions(data.get("demographic_questions", []))
+
+
+def _validate_questions(questions: Any) -> None:
+    if not isinstance(questions, list):
+        raise ApplicationError("demographic_questions must be a list.")
+    for question in questions:
+        ok = isinstance(question, dict) and isinstance(question.get("key"), str)
+        ok = ok and isinstance(question.get("choices", []), list)
+        if not ok:
+            raise ApplicationError('Each demographic question needs a "key" and a "choices" list.')
+
+
+@transaction.atomic
+def conversation_create(*, user: Any, topic: str, slug: str = "", **fields: Any) -> Conversation:
+    """Create a conversation; its creator becomes its first moderator."""
+    _validate_conversation_fields({"topic": topic, **fields})
+    slug = slug or slugify(topic)[:60]
+    if not slug or slug != slugify(slug):
+        raise ApplicationError("slug must be a non-empty URL slug (letters, digits, hyphens).")
+    if Conversation.objects.filter(slug=slug).exists():
+        raise ConflictError(f"A conversation with slug {slug!r} already exists.")
+    creator = user if getattr(user, "is_authenticated", False) else None
+    conversation = Conversation.objects.create(
+        slug=slug, topic=topic.strip(), created_by=creator, **fields
+    )
+    if creator is not None:
+        conversation.moderators.add(creator)
+    return conversation
+
+
+@transaction.atomic
+def conversation_update(*, conversation: Conversation, data: Mapping[str, Any]) -> Conversation:
+    _validate_conversation_fields(data)
+    for field, value in data.items():
+        setattr(conversation, field, value)
+    conversation.save(update_fields=[*data.keys(), "updated_at"])
+    realtime.broadcast(conversation.pk, "conversation", {"is_open": conversation.is_open})
+    return conversation
+
+
+# --- participants ---------------------------------------------------------------------------
+
+
+def _get_or_create_participant(conversation: Conversation, **lookup: Any) -> Participant:
+    try:
+        with transaction.atomic():
+            return Participant.objects.get_or_create(conversation=conversation, **lookup)[0]
+    except IntegrityError:
+        return Participant.objects.get(conversation=conversation, **lookup)
+
+
+def participant_join(
+    *, conversation: Conversation, user: Any = None, external_id: str | None = None
+) -> Participant:
+    """Join as the signed-in user, as an embedding site's external id, or anonymously.
+
+    Joining twice with the same account or external id returns the same participant.
+    """
+    if getattr(user, "is_authenticated", False):
+        return _get_or_create_participant(conversation, user=user)
+    if external_id is not None:
+        external_id = str(external_id).strip()
+        if not external_id or len(external_id) > 200:
+            raise ApplicationError("external_id must be 1 to 200 characters.")
+        return _get_or_create_participant(conversation, external_id=external_id)
+    return Participant.objects.create(conversation=conversation)
+
+
+def participant_token(participant: Participant) -> str:
+    return signing.dumps({"c": participant.conversation_id, "p": participant.pk}, salt=_TOKEN_SALT)
+
+
+def participant_from_token(*, conversation: Conversation, token: str) -> Participant:
+    try:
+        data = signing.loads(token, salt=_TOKEN_SALT)
+    except signing.BadSignature as exc:
+        raise PermissionDeniedError("Invalid participant token.") from exc
+    if data.get("c") != conversation.pk:
+        raise PermissionDeniedError("This participant token belongs to another conversation.")
+    participant = Participant.objects.filter(pk=data.get("p"), conversation=conversation).first()
+    if participant is None:
+        raise PermissionDeniedError("Unknown participant.")
+    return participant
+
+
+# --- votes ----------------------------------------------------------------------------------
+
+
+def vote_validate_value(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value not in Vote.VALUES:
+        raise ApplicationError(
+            f"Vote value must be 1 (agree), -1 (disagree) or 0 (pass), got {value!r}."
+        )
+    return value
+
+
+def _voteable_statement(conversation: Conversation, statement_id: Any) -> Statement:
+    if isinstance(statement_id, bool) or not isinstance(statement_id, int):
+        raise ApplicationError("statement_id must be an integer.")
+    statement = Statement.objects.filter(pk=statement_id, conversation=conversation).first()
+    if statement is None:
+        raise NotFoundError(f"Statement {statement_id} does not exist in this conversation.")
+    if statement.moderation != Statement.Moderation.ACCEPTED:
+        raise ConflictError(f"Statement {statement_id} is {statement.moderation}; it takes no votes.")
+    return statement
+
+
+def _vote_upsert(participant: Participant, statement: Statement, value: int) -> tuple[Vote, bool]:
+    """Insert or change the current vote; returns (vote, changed).
+
+    The unique constraint decides races: a concurrent first insert makes ours fail inside the
+    savepoint, and we fall back to locking and updating the row the other writer created.
+    """
+    try:
+        with transaction.atomic():
+            return Vote.objects.create(participant=participant, statement=statement, value=value), True
+    except IntegrityError:
+        vote = Vote.objects.select_for_update().get(participant=participant, statement=statement)
+    if vote.value == value:
+        return vote, False
+    vote.value = value
+    vote.save(update_fields=["value", "updated_at"])
+    return vote, True
+
+
+@transaction.atomic
+def vote_cast(*, participant: Participant, statement_id: Any, value: Any) -> tuple[Vote, bool]:
+    """Record a participant's vote. A retried identical vote changes nothing and counts once."""
+    value = vote_validate_value(value)
+    conversation = participant.conversation
+    if not conversation.is_open:
+        raise ConversationClosedError("This conversation is closed; it takes no more votes.")
+    statement = _voteable_statement(conversation, statement_id)
+    vote, changed = _vote_upsert(participant, statement, value)
+    if changed:
+        VoteEvent.objects.create(
+            participant=participant, statement=statement, value=value, created_at=vote.updated_at
+        )
+        counts = statement_vote_counts(statement_id=statement.pk)
+        realtime.broadcast(conversation.pk, "votes", {"statement_id": statement.pk, **counts})
+        _after_vote(conversation.pk)
+    return vote, changed
+
+
+def _after_vote(conversation_id: int) -> None:
+    """Ask for a (debounced) consensus recompute once the vote is committed."""
+    from consensus.scheduling import recompute_request  # consensus builds on deliberation
+
+    transaction.on_commit(lambda: recompute_request(conversation_id))
+
+
+# --- demographics ---------------------------------------------------------------------------
+
+
+def _validate_answers(conversation: Conversation, answers: Mapping[str, Any]) -> None:
+    questions = {q["key"]: q for q in conversation.demographic_questions}
+    for key, answer in answers.items():
+        if key not in questions:
+            raise ApplicationError(f"Unknown demographic question {key!r}.")
+        choices = questions[key].get("choices") or []
+        if not isinstance(answer, str) or (choices and answer not in choices):
+            raise ApplicationError(f"Answer to {key!r} must be one of {choices}.")
+
+
+@transaction.atomic
+def demographics_set(
+    *, participant: Participant, answers: Mapping[str, Any], consent: bool
+) -> list[DemographicAnswer]:
+    """Store answers only with explicit consent; replaces earlier answers."""
+    if consent is not True:
+        raise ApplicationError("Demographic answers need explicit consent (consent: true).")
+    _validate_answers(participant.conversation, answers)
+    participant.demographics_consent_at = timezone.now()
+    participant.save(update_fields=["demographics_consent_at"])
+    DemographicAnswer.objects.filter(participant=participant).delete()
+    rows = [DemographicAnswer(participant=participant, question=k, answer=v) for k, v in answers.items()]
+    return DemographicAnswer.objects.bulk_create(rows)
+
+
+@transaction.atomic
+def demographics_revoke(*, participant: Participant) -> int:
+    """Revoking consent deletes every answer; returns how many were deleted."""
+    deleted, _ = DemographicAnswer.objects.filter(participant=participant).delete()
+    participant.demographics_consent_at = None
+    participant.save(update_fields=["demographics_consent_at"])
+    return deleted
+
+
+def moderators_add(*, conversation: Conversation, users: Iterable[Any]) -> None:
+    conversation.moderators.add(*users)

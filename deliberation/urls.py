@@ -1,0 +1,26 @@
+from django.urls import path
+
+from deliberation import apis
+
+urlpatterns = [
+    path("conversations/", apis.ConversationListApi.as_view(), name="conversation-list"),
+    path("conversations/<slug:slug>/", apis.ConversationDetailApi.as_view(), name="conversation-detail"),
+    path("conversations/<slug:slug>/stats/", apis.ConversationStatsApi.as_view(), name="conversation-stats"),
+    path("conversations/<slug:slug>/statements/", apis.StatementListApi.as_view(), name="statement-list"),
+    path(
+        "conversations/<slug:slug>/statements/<int:statement_id>/moderate/",
+        apis.StatementModerateApi.as_view(),
+        name="statement-moderate",
+    ),
+    path("conversations/<slug:slug>/participants/", apis.JoinApi.as_view(), name="participant-join"),
+    path("conversations/<slug:slug>/me/", apis.MeApi.as_view(), name="participant-me"),
+    path(
+        "conversations/<slug:slug>/me/demographics/",
+        apis.DemographicsApi.as_view(),
+        name="participant-demographics",
+    ),
+    path("conversations/<slug:slug>/next/", apis.NextStatementApi.as_view(), name="statement-next"),
+    path("conversations/<slug:slug>/votes/", apis.VoteListApi.as_view(), name="vote-list"),
+    path("jobs/", apis.JobListApi.as_view(), name="job-list"),
+    path("jobs/<int:job_id>/", apis.JobDetailApi.as_view(), name="job-detail"),
+]

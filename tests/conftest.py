@@ -1,0 +1,39 @@
+"""Shared fixtures: personas for the role matrix and test-speed settings."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import ConversationFactory, ParticipantFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):  # type: ignore[no-untyped-def]
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def conversation(db):  # type: ignore[no-untyped-def]
+    return ConversationFactory()
+
+
+@pytest.fixture
+def moderator(conversation):  # type: ignore[no-untyped-def]
+    user = UserFactory(username="mona-moderator")
+    conversation.moderators.add(user)
+    return user
+
+
+@pytest.fixture
+def researcher(db):  # type: ignore[no-untyped-def]
+    return UserFactory(username="rhea-researcher", groups=["researchers"])
+
+
+@pytest.fixture
+def admin_user(db):  # type: ignore[no-untyped-def]
+    return UserFactory(username="ada-admin", is_superuser=True, is_staff=True)
+
+
+@pytest.fixture
+def participant(conversation):  # type: ignore[no-untyped-def]
+    return ParticipantFactory(conversation=conversation)

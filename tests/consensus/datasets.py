@@ -1,0 +1,25 @@
+"""Shared data locations for the consensus tests (pure Python, no Django)."""
+
+from pathlib import Path
+
+import pytest
+
+# <repo>/tests/consensus/conftest.py -> parents[2] is the repo root; shared/ sits beside it.
+SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+POLIS_DIR = SHARED_DATA / "polis"
+POLIS_MATH_DIR = SHARED_DATA / "polis-math"
+POLIS_CONVERSATIONS = ("15-per-hour-seattle", "scoop-hivemind.ubi", "vtaiwan.uberx")
+POLIS_MATH_CONVERSATIONS = (
+    "below-100-ptpts",
+    "50ptpt-3gp-strict-no-meta",
+    "25ptpt-3gp-no-strict-with-meta",
+    "above-100-ptpts",
+    "150ptpt-3gp-no-strict-no-meta",
+)
+
+
+def require(path: Path) -> Path:
+    """Skip (not fail) when CI runs without shared/ beside the clone."""
+    if not path.exists():
+        pytest.skip(f"shared data not available: {path}")
+    return path
