@@ -174,11 +174,7 @@ def _clean_start(
     points: np.ndarray, weights: np.ndarray, point_ids: np.ndarray, last: list[Cluster], k: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """``clean-start-clusters``: warm-start centres and ids from the previous clustering."""
-    labels = np.full(len(points), -1, np.int64)  # (n,) previous cluster index per point
-    pos = {int(p): i for i, p in enumerate(point_ids)}
-    for ci, clst in enumerate(last):
-        rows = [pos[int(m)] for m in clst.members if int(m) in pos]
-        labels[rows] = ci
+    labels = _previous_labels(point_ids, last)  # (n,) previous cluster index per point or -1
     ids = np.array([c.id for c in last], np.int64)
     centers, ids, labels = _recenter(points, weights, labels, ids)
     if len(ids) == 0:  # nothing survived: one big cluster (safe-recenter-clusters)
@@ -188,6 +184,18 @@ def _clean_start(
     centers, ids, labels = _merge_identical(centers, ids, sizes, labels)
     possible = min(k, len(np.unique(points, axis=0)))
     return _split_distal(points, weights, labels, centers, ids, possible)
+
+
+def _previous_labels(point_ids: np.ndarray, last: list[Cluster]) -> np.ndarray:
+    """(n,) index into ``last`` of the cluster each current point belonged to, -1 if none."""
+    members = np.concatenate([c.members for c in last] + [np.zeros(0, np.int64)])  # (n_prev,)
+    owner = np.repeat(np.arange(len(last)), [len(c.members) for c in last])  # (n_prev,)
+    order = np.argsort(point_ids)
+    pos = np.searchsorted(point_ids[order], members)
+    found = (pos < len(point_ids)) & (point_ids[order][np.minimum(pos, len(point_ids) - 1)] == members)
+    labels = np.full(len(point_ids), -1, np.int64)
+    labels[order[pos[found]]] = owner[found]
+    return labels
 
 
 def ids_max(clusters: list[Cluster]) -> int:

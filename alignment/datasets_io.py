@@ -1,0 +1,142 @@
+"""CAI records → SFT / DPO / KTO JSONL files in TRL's standard conversational columns.
+
+Why TRL's own column names (CONVENTIONS habit 7): `datasets.load_dataset("json", ...)` reads the
+files and TRL's trainers accept them with no custom collator. Every row also carries
+`principle_ids`, `constitution_version` and `constitution_hash`, so any trained behaviour can be
+traced back to the principles (and thus the statements and votes) behind it; TRL ignores extra
+columns.
+
+- SFT: `prompt` + `completion` (completion-only loss; default) or `messages`.
+- DPO: `prompt`, `chosen`, `rejected`. Source "revision": chosen = final revision, rejected =
+  initial answer (no judge needed). Source "ai_feedback": the judge's soft label orders the pair
+  and is stored as `soft_label`; rows whose label is within `margin` of 0.5 are dropped.
+- KTO: `prompt`, `completion`, `label` — final revision True, initial answer False.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from alignment.config import ConfigError, TrainingError
+
+SFTFormat = Literal["prompt_completion", "messages"]
+PreferenceSource = Literal["revision", "ai_feedback"]
+
+
+def _user(text: str) -> list[dict[str, str]]:
+    return [{"role": "user", "content": text}]
+
+
+def _assistant(text: str) -> list[dict[str, str]]:
+    return [{"role": "assistant", "content": text}]
+
+
+def _provenance(record: dict[str, Any], *, feedback: bool = False) -> dict[str, Any]:
+    ids = [r["principle_id"] for r in record.get("rounds") or []]
+    if feedback and record.get("feedback"):
+        ids.append(record["feedback"]["principle_id"])
+    return {
+        "prompt_id": record["prompt_id"],
+        "principle_ids": list(dict.fromkeys(ids)),
+        "constitution_version": record["constitution_version"],
+        "constitution_hash": record["constitution_hash"],
+    }
+
+
+def _usable(record: dict[str, Any]) -> bool:
+    return bool(str(record.get("final") or "").strip())
+
+
+def sft_rows(
+    records: Iterable[dict[str, Any]], *, fmt: SFTFormat = "prompt_completion"
+) -> list[dict[str, Any]]:
+    """(prompt, final revision) rows; records with an empty final answer are skipped."""
+    if fmt not in ("prompt_completion", "messages"):
+        raise ConfigError(f"SFT format must be 'prompt_completion' or 'messages', got {fmt!r}")
+    rows = []
+    for record in filter(_usable, records):
+        if fmt == "messages":
+            row = {"messages": _user(record["prompt"]) + _assistant(record["final"])}
+        else:
+            row = {"prompt": _user(record["prompt"]), "completion": _assistant(record["final"])}
+        rows.append(row | _provenance(record))
+    return rows
+
+
+def _differs(record: dict[str, Any]) -> bool:
+    return _usable(record) and record["final"].strip() != str(record.get("initial", "")).strip()
+
+
+def dpo_rows(
+    records: Iterable[dict[str, Any]],
+    *,
+    source: PreferenceSource = "revision",
+    margin: float = 0.0,
+) -> list[dict[str, Any]]:
+    """Preference pairs; pairs whose two responses are identical are skipped."""
+    if source not in ("revision", "ai_feedback"):
+        raise ConfigError(f"preference source must be 'revision' or 'ai_feedback', got {source!r}")
+    rows = []
+    for record in filter(_differs, records):
+        final, initial = record["final"], record["initial"]
+        row: dict[str, Any] = {"prompt": _user(record["prompt"])}
+        if source == "ai_feedback":
+            label = (record.get("feedback") or {}).get("soft_label")
+            if label is None or abs(label - 0.5) <= margin:
+                continue
+            better, worse = (final, initial) if label > 0.5 else (initial, final)
+            row |= {"soft_label": max(label, 1 - label)}
+        else:
+            better, worse = final, initial
+        row |= {"chosen": _assistant(better), "rejected": _assistant(worse)}
+        rows.append(row | _provenance(record, feedback=source == "ai_feedback"))
+    return rows
+
+
+def kto_rows(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Unpaired rows: final revision desirable, initial answer undesirable (both labels present)."""
+    rows = []
+    for record in filter(_differs, records):
+        meta = _provenance(record)
+        rows.append({"prompt": _user(record["prompt"]),
+                     "completion": _assistant(record["final"]), "label": True} | meta)
+        rows.append({"prompt": _user(record["prompt"]),
+                     "completion": _assistant(record["initial"]), "label": False} | meta)
+    return rows
+
+
+def write_jsonl(rows: Sequence[dict[str, Any]], path: Path | str) -> str:
+    """Write rows atomically (temp file + rename); returns the file's sha256."""
+    path = Path(path)
+    if not rows:
+        raise TrainingError(f"no rows to write to {path} (did generation produce any pairs?)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode()
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(payload)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    return hashlib.sha256(payload).hexdigest()
+
+
+def file_sha256(path: Path | str) -> str:
+    """sha256 of a file's bytes (dataset provenance in run.json)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def load_jsonl_dataset(path: Path | str) -> Any:
+    """The file as a `datasets.Dataset` (the 'train' split of the json builder)."""
+    from datasets import load_dataset
+
+    try:
+        return load_dataset("json", data_files=str(path), split="train")
+    except Exception as exc:  # datasets raises many types; translate once at this boundary
+        raise TrainingError(f"cannot read dataset {path}: {exc}") from exc

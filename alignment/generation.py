@@ -1,0 +1,244 @@
+"""Batched generation, log-prob scoring and (A)/(B) judging with any causal LM.
+
+Why these three in one module: CAI needs the model to (1) answer, critique and revise — batched
+generation with left padding over chat-formatted prompts; (2) score fixed continuations — used
+both for AI-feedback labels (P("(A)") vs P("(B)")) and for reward accuracy in evaluation; and
+(3) judge pairs against a principle in the Bai et al. format, in both orders, because small
+models are dominated by position bias (cai.md). A progress callback `(done, total)` lets the
+Django worker report progress; raising from it stops the work (that is how tests interrupt).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+Progress = Callable[[int, int], None]
+Message = dict[str, str]
+
+# Bai et al. 2022, AI-feedback stage (cai.md); the last line is produced as the assistant turn.
+JUDGE_TEMPLATE = (
+    "Consider the following conversation between a human and an assistant:\n"
+    "Human: {prompt}\n"
+    "{principle}\n"
+    "Options:\n"
+    "(A) {a}\n"
+    "(B) {b}\n"
+    "Answer with (A) or (B)."
+)
+JUDGE_ANSWER_PREFIX = "The answer is: "
+OPTIONS = ("(A)", "(B)")
+
+
+def chat_text(tokenizer: Any, messages: Sequence[Message], *, add_generation_prompt: bool) -> str:
+    """The chat template applied as text (special tokens included)."""
+    return tokenizer.apply_chat_template(
+        list(messages), tokenize=False, add_generation_prompt=add_generation_prompt
+    )
+
+
+def _max_prompt_tokens(model: Any, max_new_tokens: int) -> int:
+    limit = getattr(model.config, "max_position_embeddings", 2048) or 2048
+    return max(limit - max_new_tokens, 16)
+
+
+def _batches(n: int, size: int) -> list[range]:
+    return [range(i, min(i + size, n)) for i in range(0, n, size)]
+
+
+def generate_texts(
+    model: Any,
+    tokenizer: Any,
+    prompts: Sequence[str],
+    *,
+    max_new_tokens: int = 96,
+    batch_size: int = 8,
+    do_sample: bool = False,
+    temperature: float = 0.7,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> list[str]:
+    """Continue each already-formatted prompt; returns only the new text, special tokens removed."""
+    import torch
+
+    outputs: list[str] = []
+    for index, rows in enumerate(_batches(len(prompts), batch_size)):
+        torch.manual_seed(seed + index)
+        outputs += _generate_batch(model, tokenizer, [prompts[i] for i in rows], max_new_tokens,
+                                   do_sample, temperature)
+        if progress is not None:
+            progress(len(outputs), len(prompts))
+    return outputs
+
+
+def _generate_batch(
+    model: Any, tokenizer: Any, texts: list[str], max_new_tokens: int, do_sample: bool,
+    temperature: float,
+) -> list[str]:
+    import torch
+
+    old_side, old_trunc = tokenizer.padding_side, tokenizer.truncation_side
+    tokenizer.padding_side, tokenizer.truncation_side = "left", "left"
+    try:
+        batch = tokenizer(texts, return_tensors="pt", padding=True, truncation=True,
+                          max_length=_max_prompt_tokens(model, max_new_tokens),
+                          add_special_tokens=False).to(model.device)
+    finally:
+        tokenizer.padding_side, tokenizer.truncation_side = old_side, old_trunc
+    sampling = {"do_sample": True, "temperature": temperature} if do_sample else {
+        "do_sample": False, "temperature": None, "top_p": None, "top_k": None}
+    with torch.no_grad():
+        out = model.generate(**batch, max_new_tokens=max_new_tokens,
+                             pad_token_id=tokenizer.pad_token_id, **sampling)  # (B, T + new)
+    new_tokens = out[:, batch["input_ids"].shape[1]:]  # (B, new)
+    return [t.strip() for t in tokenizer.batch_decode(new_tokens, skip_special_tokens=True)]
+
+
+def generate_chat(
+    model: Any, tokenizer: Any, conversations: Sequence[Sequence[Message]], **kwargs: Any
+) -> list[str]:
+    """Next assistant turn for each conversation (same keyword arguments as `generate_texts`)."""
+    texts = [chat_text(tokenizer, c, add_generation_prompt=True) for c in conversations]
+    return generate_texts(model, tokenizer, texts, **kwargs)
+
+
+# ------------------------------------------------------------------------------ scoring
+
+
+def completion_logprobs(
+    model: Any,
+    tokenizer: Any,
+    prompts: Sequence[str],
+    completions: Sequence[str],
+    *,
+    batch_size: int = 8,
+    max_length: int | None = None,
+) -> list[float]:
+    """Sum of log p(completion tokens | prompt) for each (prompt, completion) text pair.
+
+    Prompt and completion are tokenised separately and concatenated, so the completion's tokens
+    are exactly those scored; long prompts are cut from the left.
+    """
+    limit = max_length or getattr(model.config, "max_position_embeddings", 2048)
+    pairs = [_pair_ids(tokenizer, p, c, limit) for p, c in zip(prompts, completions, strict=True)]
+    scores: list[float] = []
+    for rows in _batches(len(pairs), batch_size):
+        scores += _score_batch(model, tokenizer, [pairs[i] for i in rows])
+    return scores
+
+
+def _pair_ids(tokenizer: Any, prompt: str, completion: str, limit: int) -> tuple[list[int], int]:
+    prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    completion_ids = tokenizer(completion, add_special_tokens=False)["input_ids"][: limit - 1]
+    keep = max(limit - len(completion_ids), 1)
+    prompt_ids = prompt_ids[-keep:]
+    return prompt_ids + completion_ids, len(completion_ids)
+
+
+def _score_batch(model: Any, tokenizer: Any, rows: list[tuple[list[int], int]]) -> list[float]:
+    import torch
+
+    width = max(len(ids) for ids, _ in rows)
+    pad = tokenizer.pad_token_id or 0
+    input_ids = torch.tensor([ids + [pad] * (width - len(ids)) for ids, _ in rows])  # (B, T)
+    mask = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids, _ in rows])
+    with torch.no_grad():
+        logits = model(input_ids=input_ids.to(model.device),
+                       attention_mask=mask.to(model.device)).logits.float()  # (B, T, V)
+    logps = torch.log_softmax(logits[:, :-1], dim=-1)  # (B, T-1, V): predicts token t+1
+    token_logps = logps.gather(-1, input_ids[:, 1:, None].to(logps.device))[..., 0]  # (B, T-1)
+    out = []
+    for row, (ids, n_completion) in enumerate(rows):
+        start = len(ids) - n_completion - 1  # logits at position t predict token t+1
+        out.append(float(token_logps[row, start: len(ids) - 1].sum()))
+    return out
+
+
+# ------------------------------------------------------------------------------ judging
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """P(first response better) under one principle, per order and averaged."""
+
+    p_first_as_a: float
+    p_first_as_b: float
+
+    @property
+    def p_first(self) -> float:
+        """Position-bias-cancelling soft label: mean over both orders."""
+        return (self.p_first_as_a + self.p_first_as_b) / 2
+
+
+def judge_prompt(tokenizer: Any, prompt: str, principle: str, a: str, b: str) -> str:
+    """Bai et al. comparison prompt as a chat turn, ending with 'The answer is: '."""
+    user = JUDGE_TEMPLATE.format(prompt=prompt, principle=principle, a=a, b=b)
+    text = chat_text(tokenizer, [{"role": "user", "content": user}], add_generation_prompt=True)
+    return text + JUDGE_ANSWER_PREFIX
+
+
+def _p_a(logp_a: float, logp_b: float) -> float:
+    top = max(logp_a, logp_b)
+    ea, eb = math.exp(logp_a - top), math.exp(logp_b - top)
+    return ea / (ea + eb)
+
+
+def judge_pairs(
+    model: Any,
+    tokenizer: Any,
+    items: Sequence[tuple[str, str, str, str]],
+    *,
+    batch_size: int = 8,
+    max_length: int | None = None,
+) -> list[Judgement]:
+    """For (prompt, principle, first, second) items: normalised P('(A)') vs P('(B)'), both orders."""
+    texts = []
+    for prompt, principle, first, second in items:
+        texts += [judge_prompt(tokenizer, prompt, principle, first, second),
+                  judge_prompt(tokenizer, prompt, principle, second, first)]
+    prompts = [t for t in texts for _ in OPTIONS]
+    options = [o for _ in texts for o in OPTIONS]
+    logps = completion_logprobs(model, tokenizer, prompts, options, batch_size=batch_size,
+                                max_length=max_length)
+    out = []
+    for i in range(len(items)):
+        a1, b1, a2, b2 = logps[4 * i: 4 * i + 4]
+        out.append(Judgement(p_first_as_a=_p_a(a1, b1), p_first_as_b=1 - _p_a(a2, b2)))
+    return out
+
+
+# ------------------------------------------------------------------------------ model rewrite
+
+REWRITE_EXAMPLES = (
+    ("AI should respect the privacy of its users.",
+     "Choose the response that best respects the privacy of the user."),
+    ("It is important that AI does not take sides on contested political questions.",
+     "Choose the response that is most balanced on contested political questions."),
+)
+REWRITE_INSTRUCTION = (
+    "Rewrite the statement as a principle for judging an AI assistant's responses. "
+    "Start with 'Choose the response that'. Keep its meaning. Statement: "
+)
+
+
+def model_rewriter(
+    model: Any, tokenizer: Any, *, max_new_tokens: int = 48
+) -> Callable[[str], str]:
+    """A statement → principle rewriter backed by a model (few-shot, greedy, first line only).
+
+    The constitution builder keeps the template rewrite when the output does not start with
+    'Choose the response that', and records which one it used.
+    """
+
+    def rewrite(statement: str) -> str:
+        messages: list[Message] = []
+        for source, target in REWRITE_EXAMPLES:
+            messages += [{"role": "user", "content": REWRITE_INSTRUCTION + source},
+                         {"role": "assistant", "content": target}]
+        messages.append({"role": "user", "content": REWRITE_INSTRUCTION + statement})
+        text = generate_chat(model, tokenizer, [messages], max_new_tokens=max_new_tokens)[0]
+        return text.splitlines()[0].strip() if text else ""
+
+    return rewrite

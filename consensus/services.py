@@ -1,0 +1,107 @@
+"""Run the consensus math for a conversation and store the result as a snapshot.
+
+This is the only place that knows both worlds: it loads votes from the database into the
+Django-free `VoteMatrix`, calls `pipeline.run` with the previous snapshot's carried state (so
+group ids stay stable and Polis' sticky rules apply), and saves one `Snapshot` row.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+from django.db import transaction
+from django.db.models import Max
+
+from consensus.demographics import breakdown
+from consensus.matrix import VoteMatrix
+from consensus.models import Snapshot
+from consensus.pipeline import ConsensusConfig, PipelineState, run, statement_priorities
+from consensus.selectors import snapshot_latest
+from deliberation import realtime
+from deliberation.errors import NotFoundError
+from deliberation.models import Conversation, DemographicAnswer, Job, Statement, Vote, VoteEvent
+
+_MATH_STATES = (Statement.Moderation.ACCEPTED, Statement.Moderation.REJECTED)
+
+
+def vote_matrix_for(*, conversation_id: int) -> VoteMatrix:
+    """Current votes on accepted and rejected statements (rejected ones are zeroed, as Polis)."""
+    statements = Statement.objects.filter(conversation_id=conversation_id, moderation__in=_MATH_STATES)
+    rejected = statements.filter(moderation=Statement.Moderation.REJECTED).values_list("pk", flat=True)
+    rows = Vote.objects.filter(statement__in=statements).values_list(
+        "participant_id", "statement_id", "value"
+    )
+    votes = np.array(list(rows.iterator(chunk_size=20000)), dtype=np.int64).reshape(-1, 3)  # (n, 3)
+    return VoteMatrix.from_votes(
+        votes[:, 0], votes[:, 1], votes[:, 2],
+        statements=list(statements.values_list("pk", flat=True)),
+        moderated_out=list(rejected),
+    )
+
+
+def _demographics(conversation_id: int) -> dict[int, dict[str, str]]:
+    answers: dict[int, dict[str, str]] = {}
+    rows = DemographicAnswer.objects.filter(
+        participant__conversation_id=conversation_id,
+        participant__demographics_consent_at__isnull=False,
+    ).values_list("participant_id", "question", "answer")
+    for pid, question, answer in rows:
+        answers.setdefault(pid, {})[question] = answer
+    return answers
+
+
+def _config_for(conversation: Conversation, overrides: dict[str, Any] | None) -> ConsensusConfig:
+    return ConsensusConfig(**(overrides or {}))
+
+
+def snapshot_compute(
+    *, conversation_id: int, job: Job | None = None, config: dict[str, Any] | None = None
+) -> Snapshot:
+    """Recompute groups and every metric for a conversation; returns the saved snapshot."""
+    conversation = Conversation.objects.filter(pk=conversation_id).first()
+    if conversation is None:
+        raise NotFoundError(f"Conversation {conversation_id} does not exist.")
+    started = time.perf_counter()
+    watermark = VoteEvent.objects.filter(statement__conversation_id=conversation_id).aggregate(
+        m=Max("id")
+    )["m"] or 0
+    matrix = vote_matrix_for(conversation_id=conversation_id)
+    previous = snapshot_latest(conversation_id=conversation_id)
+    state = PipelineState.from_dict(previous.state) if previous and previous.state else None
+    cfg = _config_for(conversation, config)
+    result = run(matrix, config=cfg, state=state)
+    payload = result.to_json()
+    payload["demographics"] = breakdown(matrix, _demographics(conversation_id), result)
+    return _snapshot_save(conversation, job, cfg, result, payload, watermark, started)
+
+
+@transaction.atomic
+def _snapshot_save(
+    conversation: Conversation, job: Job | None, cfg: ConsensusConfig, result: Any,
+    payload: dict[str, Any], watermark: int, started: float,
+) -> Snapshot:
+    meta = payload.get("meta", {})
+    snapshot = Snapshot.objects.create(
+        conversation=conversation,
+        job=job,
+        config=asdict(cfg),
+        state=result.state.to_dict(),
+        result=payload,
+        priorities={str(k): float(v) for k, v in statement_priorities(result).items()},
+        n_participants=meta.get("n_participants", 0),
+        n_statements=meta.get("n_statements", 0),
+        n_votes=meta.get("n_votes", 0),
+        k=meta.get("k") or 0,
+        last_vote_event_id=watermark,
+        duration_s=time.perf_counter() - started,
+    )
+    realtime.broadcast(
+        conversation.pk,
+        "snapshot",
+        {"id": snapshot.pk, "k": snapshot.k, "n_participants": snapshot.n_participants,
+         "n_votes": snapshot.n_votes},
+    )
+    return snapshot
