@@ -169,7 +169,7 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe view, for run.json."""
-        data = dataclasses.asdict(self)
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         data["extra"] = dict(self.extra)
         data["lora_target_modules"] = list(self.lora_target_modules)
         return data

@@ -124,6 +124,9 @@ def _metrics(trainer: Any, output: Any, seconds: float) -> dict[str, Any]:
 
 def _run(trainer: Any, stage: str, config: TrainConfig, resume: bool) -> TrainResult:
     """train() (resuming if a checkpoint exists) → merge LoRA → save model + tokenizer."""
+    from transformers.trainer_callback import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)  # logs go to the progress callback, not stdout
     checkpoint = last_checkpoint(config.output_dir) if resume else None
     started = time.monotonic()
     try:

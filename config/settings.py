@@ -188,7 +188,25 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 # Abuse and size limits (documented in README).
+# name -> (requests, window seconds); CONCORD_RATE_LIMIT_SCALE multiplies every count (load tests).
+_RATE_SCALE = float(os.environ.get("CONCORD_RATE_LIMIT_SCALE", "1"))
+CONCORD_RATE_LIMITS = {
+    name: (max(1, int(count * _RATE_SCALE)), window)
+    for name, (count, window) in {
+        "vote_participant": (120, 60),
+        "vote_ip": (6000, 60),
+        "statement_participant": (10, 60),
+        "statement_ip": (200, 60),
+        "join_ip": (120, 60),
+    }.items()
+}
+CONCORD_TRUST_X_FORWARDED_FOR = env_bool("CONCORD_TRUST_X_FORWARDED_FOR", False)
 CONCORD_STATEMENT_MAX_LENGTH = env_int("CONCORD_STATEMENT_MAX_LENGTH", 1000)
 CONCORD_MAX_STATEMENTS_PER_PARTICIPANT = env_int("CONCORD_MAX_STATEMENTS_PER_PARTICIPANT", 50)
 # Recompute policy: at most one consensus recompute per conversation per this many seconds.

@@ -390,14 +390,14 @@ class GroupClusterer:
         """Cluster (n_in, 2) ``points`` of in-conv participants ``pids``."""
         base = kmeans(points, pids, self.base_k, last_clusters=state.base_clusters or None,
                       max_iter=self.base_iters, exact_max=self.exact_max)
+        if not base:
+            return GroupResult([], {}, {}, {}, 0, ClusterState(in_conv=state.in_conv))
         base_ids = np.array([c.id for c in base], np.int64)
         centers = np.array([c.center for c in base]).reshape(-1, 2)  # (b, 2)
         weights = np.array([len(c.members) for c in base], np.float64)  # (b,)
         clusterings, sils = self._clusterings(centers, base_ids, weights, state)
-        if not clusterings:  # fewer than 2 base clusters: everyone in one group
-            clusterings = {1: [Cluster(0, base_ids, centers.mean(axis=0) if len(base) else
-                                       np.zeros(2))]}
-            sils = {1: 0.0}
+        if not clusterings:  # fewer than 2 distinct base clusters: everyone in one group
+            clusterings, sils = {1: [Cluster(0, base_ids, centers.mean(axis=0))]}, {1: 0.0}
         best_k = max(sorted(clusterings), key=lambda k: (sils[k], k))  # max-key: last on ties
         smoother = _smooth_k(state.k_smoother, best_k, self.k_buffer)
         chosen = clusterings.get(int(smoother["smoothed_k"]), clusterings[best_k])

@@ -165,3 +165,35 @@ class SparsePCA:
     def comment_extremity(self) -> np.ndarray:
         """(m,) ‖comment projection‖ (``conversation.clj with-proj-and-extremtiy``)."""
         return np.linalg.norm(self.comment_projection(), axis=1)
+
+
+def umap_embedding(
+    matrix: VoteMatrix,
+    *,
+    n_pca: int = 10,
+    n_neighbors: int = 15,
+    min_dist: float = 0.1,
+    max_fit: int = 20000,
+    random_state: int | None = 0,
+) -> np.ndarray:
+    """(n, 2) UMAP embedding of the participants, never densifying the vote matrix.
+
+    UMAP runs on the ``n_pca``-dimensional sparsity-aware Polis projection (an (n, n_pca) dense
+    array, e.g. 80 MB for 1M participants), not on the raw votes. Above ``max_fit`` participants
+    UMAP is fitted on a random sample of that size and the rest are placed with
+    ``UMAP.transform`` (umap-learn's out-of-sample embedding).
+    """
+    import umap  # heavy (numba JIT): only imported when asked for
+
+    dims = max(2, min(n_pca, matrix.shape[1] - 1, matrix.shape[0] - 1))
+    reduced = SparsePCA(dims, random_state=random_state).fit(matrix).transform(matrix)  # (n, d)
+    n = len(reduced)
+    if n <= 3:
+        return reduced[:, :2].copy()
+    reducer = umap.UMAP(n_components=2, n_neighbors=min(n_neighbors, n - 1), min_dist=min_dist,
+                        random_state=random_state)
+    if n <= max_fit:
+        return reducer.fit_transform(reduced)
+    sample = np.random.default_rng(random_state).choice(n, max_fit, replace=False)
+    reducer.fit(reduced[sample])
+    return reducer.transform(reduced)

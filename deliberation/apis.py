@@ -17,8 +17,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from deliberation import roles, selectors, services
+from deliberation.ratelimit import client_ip, rate_limit
 from deliberation.errors import PermissionDeniedError
-from deliberation.models import Conversation, Job, Participant, Statement, Vote
+from deliberation.models import AuditEvent, Conversation, Job, Participant, Statement, Vote
 
 PARTICIPANT_HEADER = "HTTP_X_PARTICIPANT_TOKEN"
 
@@ -194,7 +195,9 @@ class ConversationDetailApi(APIView):
         _require_moderator(request, conversation)
         data = ConversationUpdateSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        services.conversation_update(conversation=conversation, data=data.validated_data)
+        services.conversation_update(
+            conversation=conversation, data=data.validated_data, user=request.user
+        )
         return Response(ConversationSerializer(conversation).data)
 
 
@@ -259,6 +262,8 @@ class StatementListApi(generics.ListAPIView):
             )
         else:
             participant = participant_for_request(request, conversation)
+            rate_limit("statement_participant", participant.pk)
+            rate_limit("statement_ip", client_ip(request.META))
             statement = services.statement_submit(participant=participant, **data.validated_data)
         return Response(StatementSerializer(statement).data, status=201)
 
@@ -300,6 +305,8 @@ class JoinApi(APIView):
         data = JoinInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         existing = participant_for_request(request, conversation, required=False)
+        if existing is None:
+            rate_limit("join_ip", client_ip(request.META))
         participant = existing or services.participant_join(
             conversation=conversation, user=request.user, **data.validated_data
         )
@@ -350,6 +357,8 @@ class VoteListApi(generics.ListAPIView):
     def post(self, request: Request, slug: str) -> Response:
         conversation = conversation_or_404(slug)
         participant = participant_for_request(request, conversation)
+        rate_limit("vote_participant", participant.pk)
+        rate_limit("vote_ip", client_ip(request.META))
         data = VoteInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         vote, changed = services.vote_cast(participant=participant, **data.validated_data)
@@ -372,6 +381,31 @@ class DemographicsApi(APIView):
         participant = participant_for_request(request, conversation_or_404(slug))
         deleted = services.demographics_revoke(participant=participant)
         return Response({"consent": False, "deleted": deleted})
+
+
+# --- audit log ------------------------------------------------------------------------------
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = AuditEvent
+        fields = ["id", "actor", "action", "target", "details", "created_at"]
+
+
+class AuditLogApi(generics.ListAPIView):
+    """Moderator actions on a conversation (moderators, researchers, admins)."""
+
+    serializer_class = AuditEventSerializer
+    filterset_fields = ["action"]
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        if getattr(self, "swagger_fake_view", False):
+            return AuditEvent.objects.none()
+        conversation = conversation_or_404(self.kwargs["slug"])
+        _require_reader(self.request, conversation)
+        return conversation.audit_events.select_related("actor")
 
 
 # --- jobs -----------------------------------------------------------------------------------

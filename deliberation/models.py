@@ -210,3 +210,21 @@ class Job(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+
+class AuditEvent(models.Model):
+    """Who did what to a conversation: every moderator and admin action, append-only."""
+
+    conversation = models.ForeignKey(
+        Conversation, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=60)
+    target = models.CharField(max_length=120, blank=True, default="")
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]

@@ -142,13 +142,16 @@ def polis_import(*, folder: str | Path, slug: str, topic: str | None = None) -> 
         ptpts = _upsert_participants(conversation, pids)
         stmts = _upsert_statements(conversation, export.comments, ptpts)
         n_votes = _replace_votes(conversation, export, ptpts, stmts)
-    return {
-        "conversation": conversation.slug,
-        "statements": len(export.comments),
-        "participants": len(pids),
-        "votes": n_votes,
-        "vote_events": len(export.votes),
-    }
+        summary = {
+            "conversation": conversation.slug,
+            "statements": len(export.comments),
+            "participants": len(pids),
+            "votes": n_votes,
+            "vote_events": len(export.votes),
+        }
+        services.audit_record(actor=None, conversation=conversation, action="polis.import",
+                              target=str(folder)[:120], details=summary)
+    return summary
 
 
 def _export_ids(rows: list[tuple[int, int | None]]) -> dict[int, int]:

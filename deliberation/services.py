@@ -25,6 +25,7 @@ from deliberation.errors import (
     PermissionDeniedError,
 )
 from deliberation.models import (
+    AuditEvent,
     Conversation,
     DemographicAnswer,
     Participant,
@@ -44,6 +45,23 @@ _CONVERSATION_FIELDS = {
     "strict_moderation",
     "demographic_questions",
 }
+
+
+# --- audit ---------------------------------------------------------------------------------
+
+
+def audit_record(
+    *, actor: Any, conversation: Conversation | None, action: str, target: str = "",
+    details: Mapping[str, Any] | None = None,
+) -> AuditEvent:
+    """Append to the moderator-action log (kept even when the acting account is deleted)."""
+    return AuditEvent.objects.create(
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        conversation=conversation,
+        action=action,
+        target=target[:120],
+        details=dict(details or {}),
+    )
 
 
 # --- statements -----------------------------------------------------------------------------
@@ -118,6 +136,8 @@ def statement_seed(
         moderated_by=user if getattr(user, "is_authenticated", False) else None,
         moderated_at=timezone.now(),
     )
+    audit_record(actor=user, conversation=conversation, action="statement.seed",
+                 target=f"statement:{statement.pk}")
     _broadcast_statement(statement)
     return statement
 
@@ -165,6 +185,8 @@ def statement_moderate(
     statement.save(
         update_fields=["moderation", "moderation_reason", "moderated_by", "moderated_at", "updated_at"]
     )
+    audit_record(actor=user, conversation=statement.conversation, action=f"statement.{state}",
+                 target=f"statement:{statement.pk}", details={"reason": statement.moderation_reason})
     _broadcast_statement(statement)
     return statement
 
@@ -209,15 +231,20 @@ def conversation_create(*, user: Any, topic: str, slug: str = "", **fields: Any)
     )
     if creator is not None:
         conversation.moderators.add(creator)
+    audit_record(actor=user, conversation=conversation, action="conversation.create", target=slug)
     return conversation
 
 
 @transaction.atomic
-def conversation_update(*, conversation: Conversation, data: Mapping[str, Any]) -> Conversation:
+def conversation_update(
+    *, conversation: Conversation, data: Mapping[str, Any], user: Any = None
+) -> Conversation:
     _validate_conversation_fields(data)
     for field, value in data.items():
         setattr(conversation, field, value)
     conversation.save(update_fields=[*data.keys(), "updated_at"])
+    audit_record(actor=user, conversation=conversation, action="conversation.update",
+                 target=conversation.slug, details={k: data[k] for k in data if k != "description"})
     realtime.broadcast(conversation.pk, "conversation", {"is_open": conversation.is_open})
     return conversation
 
@@ -370,5 +397,9 @@ def demographics_revoke(*, participant: Participant) -> int:
     return deleted
 
 
-def moderators_add(*, conversation: Conversation, users: Iterable[Any]) -> None:
+@transaction.atomic
+def moderators_add(*, conversation: Conversation, users: Iterable[Any], actor: Any = None) -> None:
+    users = list(users)
     conversation.moderators.add(*users)
+    audit_record(actor=actor, conversation=conversation, action="moderators.add",
+                 details={"users": [u.username for u in users]})

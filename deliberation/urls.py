@@ -21,6 +21,7 @@ urlpatterns = [
     ),
     path("conversations/<slug:slug>/next/", apis.NextStatementApi.as_view(), name="statement-next"),
     path("conversations/<slug:slug>/votes/", apis.VoteListApi.as_view(), name="vote-list"),
+    path("conversations/<slug:slug>/audit/", apis.AuditLogApi.as_view(), name="audit-log"),
     path("jobs/", apis.JobListApi.as_view(), name="job-list"),
     path("jobs/<int:job_id>/", apis.JobDetailApi.as_view(), name="job-detail"),
 ]

@@ -1,13 +1,148 @@
-"""Server-rendered pages."""
+"""Server-rendered pages: each view checks who may see it, then renders one template.
+
+The pages talk to the JSON API from small per-page scripts; the views only hand them what the
+first paint needs (the conversation, the translated strings, the URLs), so there is still one
+write path: the API and its services.
+"""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+import io
+import json
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
 
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from deliberation import roles, services
+from deliberation.errors import ApplicationError
 from deliberation.models import Conversation
+from deliberation.polis_io import polis_export
+from frontend import strings
+from frontend.forms import ConversationNewForm
+
+
+def _conversation(slug: str) -> Conversation:
+    return get_object_or_404(Conversation, slug=slug)
+
+
+def _page(request: HttpRequest, template: str, conversation: Conversation | None,
+          page_strings: dict[str, Any], **extra: Any) -> HttpResponse:
+    """Render a page with its JS string catalog and the config its script reads."""
+    config = {"slug": conversation.slug if conversation else None, **extra.pop("config", {})}
+    context = {
+        "conversation": conversation,
+        "js_strings": {key: str(value) for key, value in page_strings.items()},
+        "js_config": config,
+        **extra,
+    }
+    return render(request, template, context)
+
+
+def _require_reader(request: HttpRequest, conversation: Conversation) -> None:
+    """Reports and exports show every vote pattern: researchers and moderators only."""
+    if not roles.can_read_all(request.user, conversation):
+        raise PermissionDenied
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    conversations = Conversation.objects.all()[:100]
-    return render(request, "frontend/home.html", {"conversations": conversations})
+    """Every conversation, with the links the visitor's role allows."""
+    conversations = list(Conversation.objects.all()[:100])
+    for conversation in conversations:
+        conversation.can_moderate = roles.is_moderator(request.user, conversation)
+        conversation.can_report = roles.can_read_all(request.user, conversation)
+    context = {
+        "conversations": conversations,
+        "can_create": roles.can_create_conversation(request.user),
+    }
+    return render(request, "frontend/home.html", context)
+
+
+def participate(request: HttpRequest, slug: str) -> HttpResponse:
+    """The participant page: joining happens from the script, so a link is all one needs."""
+    conversation = _conversation(slug)
+    config = {"questions": conversation.demographic_questions, "is_open": conversation.is_open}
+    return _page(request, "frontend/participate.html", conversation, strings.participant(),
+                 config=config)
+
+
+@login_required
+def moderate(request: HttpRequest, slug: str) -> HttpResponse:
+    conversation = _conversation(slug)
+    if not roles.is_moderator(request.user, conversation):
+        raise PermissionDenied
+    config = {"is_open": conversation.is_open}
+    return _page(request, "frontend/moderate.html", conversation, strings.moderator(),
+                 config=config)
+
+
+@login_required
+def report(request: HttpRequest, slug: str) -> HttpResponse:
+    conversation = _conversation(slug)
+    _require_reader(request, conversation)
+    return _page(request, "frontend/report.html", conversation, strings.report())
+
+
+@login_required
+def conversation_new(request: HttpRequest) -> HttpResponse:
+    """Create a conversation through the same service the API uses; its creator moderates it."""
+    if not roles.can_create_conversation(request.user):
+        raise PermissionDenied
+    form = ConversationNewForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            conversation = services.conversation_create(user=request.user, **form.cleaned_data)
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            return redirect("moderate", slug=conversation.slug)
+    return render(request, "frontend/new.html", {"form": form})
+
+
+def _zip_folder(folder: Path) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(folder).as_posix())
+    return buffer.getvalue()
+
+
+@login_required
+def export_polis(request: HttpRequest, slug: str) -> HttpResponse:
+    """The conversation as a Polis export (CSV files) in one zip, written to a temp dir first."""
+    conversation = _conversation(slug)
+    _require_reader(request, conversation)
+    with tempfile.TemporaryDirectory(prefix="concord-export-") as tmp:
+        polis_export(slug=conversation.slug, folder=tmp)
+        payload = _zip_folder(Path(tmp))
+    response = HttpResponse(payload, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{conversation.slug}-polis.zip"'
+    return response
+
+
+@login_required
+def export_snapshot(request: HttpRequest, slug: str) -> HttpResponse:
+    """The latest consensus snapshot as a JSON download (same shape as the API's)."""
+    from consensus.selectors import snapshot_latest  # consensus builds on deliberation
+
+    conversation = _conversation(slug)
+    _require_reader(request, conversation)
+    snapshot = snapshot_latest(conversation_id=conversation.pk)
+    if snapshot is None:
+        return HttpResponse(status=404, content="No consensus snapshot yet.")
+    body = {
+        "conversation": conversation.slug, "id": snapshot.pk,
+        "created_at": snapshot.created_at.isoformat(), "k": snapshot.k,
+        "n_participants": snapshot.n_participants, "n_votes": snapshot.n_votes,
+        "duration_s": snapshot.duration_s, "result": snapshot.result,
+    }
+    response = HttpResponse(json.dumps(body, ensure_ascii=False, indent=1),
+                            content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{conversation.slug}-snapshot.json"'
+    return response

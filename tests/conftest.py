@@ -12,6 +12,16 @@ def _fast_password_hasher(settings):  # type: ignore[no-untyped-def]
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():  # type: ignore[no-untyped-def]
+    """Rate-limit counters live in the cache: each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def conversation(db):  # type: ignore[no-untyped-def]
     return ConversationFactory()
@@ -37,3 +47,13 @@ def admin_user(db):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def participant(conversation):  # type: ignore[no-untyped-def]
     return ParticipantFactory(conversation=conversation)
+
+
+@pytest.fixture(autouse=True)
+def _forget_recent_recomputes():  # type: ignore[no-untyped-def]
+    """The debounce memo is per process; a test must not inherit another test's window."""
+    from consensus import scheduling
+
+    scheduling._recently_queued.clear()
+    yield
+    scheduling._recently_queued.clear()

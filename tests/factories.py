@@ -6,16 +6,22 @@ import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from deliberation.models import Conversation, Participant, Statement, Vote
+from consensus.models import Snapshot
+from deliberation.models import Conversation, Job, Participant, Statement, Vote
 
 
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
+        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
-    password = factory.PostGenerationMethodCall("set_password", "pw-for-tests")
+    @factory.post_generation
+    def password(self, create, extracted, **kwargs):  # type: ignore[no-untyped-def]
+        self.set_password(extracted or "pw-for-tests")
+        if create:
+            self.save()
 
     @factory.post_generation
     def groups(self, create, extracted, **kwargs):  # type: ignore[no-untyped-def]
@@ -56,3 +62,22 @@ class VoteFactory(factory.django.DjangoModelFactory):
     participant = factory.SubFactory(ParticipantFactory)
     statement = factory.SubFactory(StatementFactory)
     value = 1
+
+
+class JobFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Job
+
+    kind = "tests.echo"
+    conversation = factory.SubFactory(ConversationFactory)
+
+
+class SnapshotFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Snapshot
+
+    conversation = factory.SubFactory(ConversationFactory)
+    k = 2
+    n_participants = 10
+    n_votes = 40
+    result = factory.LazyFunction(lambda: {"groups": [], "participants": []})

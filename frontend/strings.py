@@ -1,0 +1,103 @@
+"""Translated strings for the page scripts, rendered into each page as a JSON catalog.
+
+Keeping them here (not in a djangojs domain) means one .po file per language holds the whole UI,
+and each page only ships the strings its script uses. `{name}` placeholders are filled in JS.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+_COMMON = {
+    "error": _("Something went wrong: {message}"),
+    "offline": _("Live updates paused; reconnecting…"),
+    "online": _("Live updates on"),
+    "group": _("Group {name}"),
+    "agree": _("Agree"),
+    "disagree": _("Disagree"),
+    "pass": _("Pass"),
+    "no_snapshot": _("The opinion map appears once enough people have voted."),
+    "map_label": _("Opinion map: {participants} participants in {groups} groups"),
+    "you_are_here": _("You are here"),
+    "unclustered": _("Not yet placed in a group"),
+    "members": _("{n} people"),
+    "bar_label": _("{group}: {agree}% agree, {disagree}% disagree, {pass}% pass ({n} votes)"),
+    "pca": _("PCA"),
+    "umap": _("UMAP"),
+}
+
+_MAP = {
+    "col_group": _("Group"),
+    "col_size": _("People"),
+    "col_stands_for": _("Most representative statement"),
+    "you_marker": _("(your group)"),
+    "repful_agree": _("agrees"),
+    "repful_disagree": _("disagrees"),
+    "stance": _("{pct}% of the group {stance}"),
+}
+
+
+def participant() -> dict[str, object]:
+    return {
+        **_COMMON,
+        **_MAP,
+        "progress": _("{voted} of {total}"),
+        "progress_label": _("You have voted on {voted} of {total} statements"),
+        "done": _("You have voted on every statement. New ones will appear here as people add them."),
+        "closed": _("This conversation is closed; it takes no more votes."),
+        "loading": _("Loading…"),
+        "voted_agree": _("Recorded: agree"),
+        "voted_disagree": _("Recorded: disagree"),
+        "voted_pass": _("Recorded: pass"),
+        "submitted_pending": _("Thank you. Your statement awaits moderation before others see it."),
+        "submitted_accepted": _("Thank you. Your statement is now open for votes."),
+        "empty_statement": _("Write a statement first."),
+        "your_group": _("You are in group {name}."),
+        "no_group": _("Vote on a few more statements to be placed in a group."),
+        "group_stands_for": _("What your group stands for"),
+        "all_agree_on": _("What all groups agree on"),
+        "nothing_yet": _("Nothing yet."),
+        "consent_needed": _("Please tick the consent box first."),
+        "demographics_saved": _("Thank you; your answers are saved."),
+        "demographics_revoked": _("Your answers were deleted ({n})."),
+        "new_statement": _("A new statement is available."),
+    }
+
+
+def moderator() -> dict[str, object]:
+    return {
+        **_COMMON,
+        "accept": _("Accept"),
+        "reject": _("Reject"),
+        "reason": _("Reason for rejecting"),
+        "reason_needed": _("Give a reason for rejecting."),
+        "accepted": _("Accepted."),
+        "rejected": _("Rejected."),
+        "queue_empty": _("No statements are waiting for moderation."),
+        "seeded": _("Added: {text}"),
+        "seed_failed": _("Not added ({message}): {text}"),
+        "seed_summary": _("{added} added, {failed} not added."),
+        "saved": _("Settings saved."),
+        "close": _("Close the conversation"),
+        "reopen": _("Reopen the conversation"),
+        "state_open": _("Open: taking votes and statements"),
+        "state_closed": _("Closed: no more votes"),
+        "bad_json": _("The demographic questions are not valid JSON."),
+        "votes_counts": _("{agree} agree · {disagree} disagree · {pass} pass"),
+    }
+
+
+def report() -> dict[str, object]:
+    return {
+        **_COMMON,
+        **_MAP,
+        "snapshot_meta": _("{participants} participants, {votes} votes, {groups} groups; computed {when}"),
+        "gic": _("Group-informed consensus (GIC)"),
+        "mea": _("Mutual agreement (MEA)"),
+        "bridging": _("Bridging"),
+        "score": _("score {value}"),
+        "needs_votes": _("needs more votes"),
+        "representative": _("Representative statements"),
+        "no_demographics": _("No demographic answers (or too few to show)."),
+        "statement": _("Statement {id}"),
+    }
