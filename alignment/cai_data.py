@@ -138,7 +138,7 @@ def few_shot_messages() -> list[Message]:
 
 def _strip_label(text: str, label: str) -> str:
     text = text.strip()
-    return text[len(label):].strip() if text.lower().startswith(label.lower()) else text
+    return text[len(label) :].strip() if text.lower().startswith(label.lower()) else text
 
 
 # ------------------------------------------------------------------------------ output file
@@ -213,77 +213,127 @@ def _principle_rng(seed: int, prompt_id: str) -> random.Random:
 
 
 def _critique_turns(prompt: Prompt, answer: str, principle: Principle) -> list[Message]:
-    return [*few_shot_messages(),
-            {"role": "user", "content": prompt.prompt},
-            {"role": "assistant", "content": answer},
-            {"role": "user", "content": f"Critique Request: {principle.critique_request}"}]
+    return [
+        *few_shot_messages(),
+        {"role": "user", "content": prompt.prompt},
+        {"role": "assistant", "content": answer},
+        {"role": "user", "content": f"Critique Request: {principle.critique_request}"},
+    ]
 
 
 def _revision_turns(base: list[Message], critique: str, principle: Principle) -> list[Message]:
-    return [*base,
-            {"role": "assistant", "content": f"Critique: {critique}"},
-            {"role": "user", "content": f"Revision Request: {principle.revision_request}"}]
+    return [
+        *base,
+        {"role": "assistant", "content": f"Critique: {critique}"},
+        {"role": "user", "content": f"Revision Request: {principle.revision_request}"},
+    ]
 
 
 def _gen(model: Any, tokenizer: Any, conversations: list, s: GenerationSettings, salt: int):
-    return generate_chat(model, tokenizer, conversations, max_new_tokens=s.max_new_tokens,
-                         batch_size=s.batch_size, do_sample=s.do_sample,
-                         temperature=s.temperature, seed=s.seed + salt)
+    return generate_chat(
+        model,
+        tokenizer,
+        conversations,
+        max_new_tokens=s.max_new_tokens,
+        batch_size=s.batch_size,
+        do_sample=s.do_sample,
+        temperature=s.temperature,
+        seed=s.seed + salt,
+    )
 
 
 def _one_round(model, tokenizer, batch, current, principles, settings, salt):
-    critique_convs = [_critique_turns(p, a, pr) for p, a, pr in zip(batch, current, principles)]
-    critiques = [_strip_label(t, "Critique:") for t in
-                 _gen(model, tokenizer, critique_convs, settings, salt)]
-    revision_convs = [_revision_turns(c, t, pr)
-                      for c, t, pr in zip(critique_convs, critiques, principles)]
-    revisions = [_strip_label(t, "Revision:") for t in
-                 _gen(model, tokenizer, revision_convs, settings, salt + 1)]
+    critique_convs = [
+        _critique_turns(p, a, pr) for p, a, pr in zip(batch, current, principles, strict=True)
+    ]
+    critiques = [
+        _strip_label(t, "Critique:") for t in _gen(model, tokenizer, critique_convs, settings, salt)
+    ]
+    revision_convs = [
+        _revision_turns(c, t, pr)
+        for c, t, pr in zip(critique_convs, critiques, principles, strict=True)
+    ]
+    revisions = [
+        _strip_label(t, "Revision:")
+        for t in _gen(model, tokenizer, revision_convs, settings, salt + 1)
+    ]
     return [
-        {"principle_id": pr.id, "critique_request": pr.critique_request, "critique": c,
-         "revision_request": pr.revision_request, "revision": r or a}
-        for pr, c, r, a in zip(principles, critiques, revisions, current)
+        {
+            "principle_id": pr.id,
+            "critique_request": pr.critique_request,
+            "critique": c,
+            "revision_request": pr.revision_request,
+            "revision": r or a,
+        }
+        for pr, c, r, a in zip(principles, critiques, revisions, current, strict=True)
     ]
 
 
 def _feedback(model, tokenizer, batch, initial, final, rngs, constitution, settings):
     principles = [rng.choice(constitution.principles) for rng in rngs]
-    items = [(p.prompt, pr.text, f, i) for p, pr, f, i in zip(batch, principles, final, initial)]
+    items = [
+        (p.prompt, pr.text, f, i)
+        for p, pr, f, i in zip(batch, principles, final, initial, strict=True)
+    ]
     judgements = judge_pairs(model, tokenizer, items, batch_size=settings.batch_size)
     return [
-        {"principle_id": pr.id, "first": "final", "second": "initial",
-         "p_first_as_a": j.p_first_as_a, "p_first_as_b": j.p_first_as_b,
-         "soft_label": j.p_first}
-        for pr, j in zip(principles, judgements)
+        {
+            "principle_id": pr.id,
+            "first": "final",
+            "second": "initial",
+            "p_first_as_a": j.p_first_as_a,
+            "p_first_as_b": j.p_first_as_b,
+            "soft_label": j.p_first,
+        }
+        for pr, j in zip(principles, judgements, strict=True)
     ]
 
 
 def _batch_records(model, tokenizer, batch, constitution, settings, index, model_name):
     rngs = [_principle_rng(settings.seed, p.id) for p in batch]
-    initial = _gen(model, tokenizer, [[{"role": "user", "content": p.prompt}] for p in batch],
-                   settings, 1000 * index)
+    initial = _gen(
+        model,
+        tokenizer,
+        [[{"role": "user", "content": p.prompt}] for p in batch],
+        settings,
+        1000 * index,
+    )
     current, rounds = list(initial), [[] for _ in batch]
     for r in range(settings.rounds):
         principles = [rng.choice(constitution.principles) for rng in rngs]
-        steps = _one_round(model, tokenizer, batch, current, principles, settings,
-                           1000 * index + 2 * r + 1)
+        steps = _one_round(
+            model, tokenizer, batch, current, principles, settings, 1000 * index + 2 * r + 1
+        )
         for i, step in enumerate(steps):
             rounds[i].append(step)
             current[i] = step["revision"]
-    feedback = (_feedback(model, tokenizer, batch, initial, current, rngs, constitution, settings)
-                if settings.ai_feedback else [None] * len(batch))
+    feedback = (
+        _feedback(model, tokenizer, batch, initial, current, rngs, constitution, settings)
+        if settings.ai_feedback
+        else [None] * len(batch)
+    )
     return [
-        {"prompt_id": p.id, "prompt": p.prompt, "language": p.language, "tags": list(p.tags),
-         "initial": init, "rounds": rds, "final": fin, "feedback": fb, "model": model_name,
-         "constitution_version": constitution.version,
-         "constitution_hash": constitution.content_hash, "settings": asdict(settings)}
-        for p, init, rds, fin, fb in zip(batch, initial, rounds, current, feedback)
+        {
+            "prompt_id": p.id,
+            "prompt": p.prompt,
+            "language": p.language,
+            "tags": list(p.tags),
+            "initial": init,
+            "rounds": rds,
+            "final": fin,
+            "feedback": fb,
+            "model": model_name,
+            "constitution_version": constitution.version,
+            "constitution_hash": constitution.content_hash,
+            "settings": asdict(settings),
+        }
+        for p, init, rds, fin, fb in zip(batch, initial, rounds, current, feedback, strict=True)
     ]
 
 
 def _chunks(items: Sequence[Prompt], size: int) -> Iterator[list[Prompt]]:
     for start in range(0, len(items), size):
-        yield list(items[start: start + size])
+        yield list(items[start : start + size])
 
 
 def generate_cai(
@@ -309,11 +359,17 @@ def generate_cai(
     todo = [p for p in prompts if p.id not in done]
     started, finished = time.monotonic(), len(prompts) - len(todo)
     for index, batch in enumerate(_chunks(todo, settings.batch_size)):
-        for record in _batch_records(model, tokenizer, batch, constitution, settings, index,
-                                     model_name):
+        for record in _batch_records(
+            model, tokenizer, batch, constitution, settings, index, model_name
+        ):
             _append(out_path, record)
             finished += 1
             if progress is not None:
                 progress(finished, len(prompts))
-    return GenerationStats(str(out_path), len(prompts), len(todo), len(prompts) - len(todo),
-                           round(time.monotonic() - started, 3))
+    return GenerationStats(
+        str(out_path),
+        len(prompts),
+        len(todo),
+        len(prompts) - len(todo),
+        round(time.monotonic() - started, 3),
+    )

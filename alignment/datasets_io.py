@@ -104,10 +104,22 @@ def kto_rows(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     rows = []
     for record in filter(_differs, records):
         meta = _provenance(record)
-        rows.append({"prompt": _user(record["prompt"]),
-                     "completion": _assistant(record["final"]), "label": True} | meta)
-        rows.append({"prompt": _user(record["prompt"]),
-                     "completion": _assistant(record["initial"]), "label": False} | meta)
+        rows.append(
+            {
+                "prompt": _user(record["prompt"]),
+                "completion": _assistant(record["final"]),
+                "label": True,
+            }
+            | meta
+        )
+        rows.append(
+            {
+                "prompt": _user(record["prompt"]),
+                "completion": _assistant(record["initial"]),
+                "label": False,
+            }
+            | meta
+        )
     return rows
 
 

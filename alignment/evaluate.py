@@ -70,8 +70,10 @@ def fact_accuracy(model: Any, tokenizer: Any, *, batch_size: int = 8) -> float:
     """Share of FACT_QUESTIONS whose greedy answer contains an expected string."""
     convs = [[{"role": "user", "content": q}] for q, _ in FACT_QUESTIONS]
     answers = generate_chat(model, tokenizer, convs, max_new_tokens=24, batch_size=batch_size)
-    hits = [any(x in a.lower() for x in expected)
-            for a, (_, expected) in zip(answers, FACT_QUESTIONS, strict=True)]
+    hits = [
+        any(x in a.lower() for x in expected)
+        for a, (_, expected) in zip(answers, FACT_QUESTIONS, strict=True)
+    ]
     return sum(hits) / len(hits)
 
 
@@ -90,65 +92,107 @@ def pairwise(
     settings: EvalSettings,
 ) -> dict[str, Any]:
     """Win rate of tuned over base (ties count half) judged against sampled principles."""
-    principles = [random.Random(f"eval:{settings.seed}:{p.id}").choice(constitution.principles)
-                  for p in prompts]
-    items = [(p.prompt, pr.text, t, b)
-             for p, pr, t, b in zip(prompts, principles, tuned_answers, base_answers)]
+    principles = [
+        random.Random(f"eval:{settings.seed}:{p.id}").choice(constitution.principles)
+        for p in prompts
+    ]
+    items = [
+        (p.prompt, pr.text, t, b)
+        for p, pr, t, b in zip(prompts, principles, tuned_answers, base_answers, strict=True)
+    ]
     judgements = judge_pairs(*judge, items, batch_size=settings.batch_size)
     rows = []
-    for p, pr, j, t, b in zip(prompts, principles, judgements, tuned_answers, base_answers):
+    for p, pr, j, t, b in zip(
+        prompts, principles, judgements, tuned_answers, base_answers, strict=True
+    ):
         outcome = "tie" if t.strip() == b.strip() else _outcome(j.p_first, settings.tie_margin)
-        rows.append({"prompt_id": p.id, "principle_id": pr.id, "p_tuned": j.p_first,
-                     "p_tuned_as_a": j.p_first_as_a, "p_tuned_as_b": j.p_first_as_b,
-                     "outcome": outcome})
+        rows.append(
+            {
+                "prompt_id": p.id,
+                "principle_id": pr.id,
+                "p_tuned": j.p_first,
+                "p_tuned_as_a": j.p_first_as_a,
+                "p_tuned_as_b": j.p_first_as_b,
+                "outcome": outcome,
+            }
+        )
     counts = {k: sum(r["outcome"] == k for r in rows) for k in ("win", "loss", "tie")}
     n = max(len(rows), 1)
-    return {"wins": counts["win"], "losses": counts["loss"], "ties": counts["tie"],
-            "win_rate": (counts["win"] + 0.5 * counts["tie"]) / n,
-            "mean_p_tuned": sum(r["p_tuned"] for r in rows) / n,
-            "tie_margin": settings.tie_margin, "items": rows}
+    return {
+        "wins": counts["win"],
+        "losses": counts["loss"],
+        "ties": counts["tie"],
+        "win_rate": (counts["win"] + 0.5 * counts["tie"]) / n,
+        "mean_p_tuned": sum(r["p_tuned"] for r in rows) / n,
+        "tie_margin": settings.tie_margin,
+        "items": rows,
+    }
 
 
-def _pair_logps(model: Any, tokenizer: Any, rows: Sequence[dict[str, Any]], key: str,
-                batch_size: int) -> list[float]:
+def _pair_logps(
+    model: Any, tokenizer: Any, rows: Sequence[dict[str, Any]], key: str, batch_size: int
+) -> list[float]:
     prompts = [chat_text(tokenizer, r["prompt"], add_generation_prompt=True) for r in rows]
     completions = [r[key][-1]["content"] for r in rows]
     return completion_logprobs(model, tokenizer, prompts, completions, batch_size=batch_size)
 
 
 def reward_accuracy(
-    base: tuple[Any, Any], tuned: tuple[Any, Any], rows: Sequence[dict[str, Any]],
+    base: tuple[Any, Any],
+    tuned: tuple[Any, Any],
+    rows: Sequence[dict[str, Any]],
     settings: EvalSettings,
 ) -> dict[str, Any] | None:
     """Implicit-DPO-reward and log-prob accuracies on (prompt, chosen, rejected) rows."""
     if not rows:
         return None
-    logp = {(name, key): _pair_logps(*m, rows, key, settings.batch_size)
-            for name, m in (("base", base), ("tuned", tuned)) for key in ("chosen", "rejected")}
-    reward = {key: [settings.beta * (t - b) for t, b in
-                    zip(logp[("tuned", key)], logp[("base", key)])]
-              for key in ("chosen", "rejected")}
+    logp = {
+        (name, key): _pair_logps(*m, rows, key, settings.batch_size)
+        for name, m in (("base", base), ("tuned", tuned))
+        for key in ("chosen", "rejected")
+    }
+    reward = {
+        key: [
+            settings.beta * (t - b)
+            for t, b in zip(logp[("tuned", key)], logp[("base", key)], strict=True)
+        ]
+        for key in ("chosen", "rejected")
+    }
     n = len(rows)
-    margins = [c - r for c, r in zip(reward["chosen"], reward["rejected"])]
+    margins = [c - r for c, r in zip(reward["chosen"], reward["rejected"], strict=True)]
 
     def acc(model: str) -> float:
-        return sum(c > r for c, r in zip(logp[(model, "chosen")], logp[(model, "rejected")])) / n
+        return (
+            sum(
+                c > r
+                for c, r in zip(logp[(model, "chosen")], logp[(model, "rejected")], strict=True)
+            )
+            / n
+        )
 
-    return {"n_pairs": n, "beta": settings.beta,
-            "implicit_reward_accuracy": sum(m > 0 for m in margins) / n,
-            "mean_reward_margin": sum(margins) / n,
-            "tuned_logprob_accuracy": acc("tuned"), "base_logprob_accuracy": acc("base")}
+    return {
+        "n_pairs": n,
+        "beta": settings.beta,
+        "implicit_reward_accuracy": sum(m > 0 for m in margins) / n,
+        "mean_reward_margin": sum(margins) / n,
+        "tuned_logprob_accuracy": acc("tuned"),
+        "base_logprob_accuracy": acc("base"),
+    }
 
 
 def capability(base: tuple[Any, Any], tuned: tuple[Any, Any], batch_size: int) -> dict[str, Any]:
     """Perplexity on CAPABILITY_TEXTS and accuracy on FACT_QUESTIONS, base vs tuned."""
     ppl_base, ppl_tuned = perplexity(*base, CAPABILITY_TEXTS), perplexity(*tuned, CAPABILITY_TEXTS)
     ratio = ppl_tuned / ppl_base if ppl_base and ppl_tuned else None
-    return {"perplexity_base": ppl_base, "perplexity_tuned": ppl_tuned,
-            "perplexity_ratio": _finite(ratio) if ratio is not None else None,
-            "facts_base": fact_accuracy(*base, batch_size=batch_size),
-            "facts_tuned": fact_accuracy(*tuned, batch_size=batch_size),
-            "n_facts": len(FACT_QUESTIONS), "n_texts": len(CAPABILITY_TEXTS)}
+    return {
+        "perplexity_base": ppl_base,
+        "perplexity_tuned": ppl_tuned,
+        "perplexity_ratio": _finite(ratio) if ratio is not None else None,
+        "facts_base": fact_accuracy(*base, batch_size=batch_size),
+        "facts_tuned": fact_accuracy(*tuned, batch_size=batch_size),
+        "n_facts": len(FACT_QUESTIONS),
+        "n_texts": len(CAPABILITY_TEXTS),
+    }
 
 
 def evaluate_models(
@@ -171,30 +215,42 @@ def evaluate_models(
     settings = settings or EvalSettings()
     base = (load_from_path(Path(base_path), device=device), load_tokenizer(Path(base_path)))
     tuned = (load_from_path(Path(tuned_path), device=device), load_tokenizer(Path(tuned_path)))
-    judge = base if judge_path is None else (load_from_path(Path(judge_path), device=device),
-                                             load_tokenizer(Path(judge_path)))
+    judge = (
+        base
+        if judge_path is None
+        else (load_from_path(Path(judge_path), device=device), load_tokenizer(Path(judge_path)))
+    )
     step = _stepper(progress, 4)
     convs = [[{"role": "user", "content": p.prompt}] for p in prompts]
-    answers = {name: generate_chat(*m, convs, max_new_tokens=settings.max_new_tokens,
-                                   batch_size=settings.batch_size)
-               for name, m in (("base", base), ("tuned", tuned))}
+    answers = {
+        name: generate_chat(
+            *m, convs, max_new_tokens=settings.max_new_tokens, batch_size=settings.batch_size
+        )
+        for name, m in (("base", base), ("tuned", tuned))
+    }
     step()
     result = {
-        "n_prompts": len(prompts), "judge": str(judge_path or base_path),
-        "base_model": str(base_path), "tuned_model": str(tuned_path),
+        "n_prompts": len(prompts),
+        "judge": str(judge_path or base_path),
+        "base_model": str(base_path),
+        "tuned_model": str(tuned_path),
         "constitution_version": constitution.version,
         "constitution_hash": constitution.content_hash,
-        "pairwise": pairwise(judge, constitution, prompts, answers["base"], answers["tuned"],
-                             settings),
+        "pairwise": pairwise(
+            judge, constitution, prompts, answers["base"], answers["tuned"], settings
+        ),
     }
     step()
     result["reward"] = reward_accuracy(base, tuned, list(preference_rows), settings)
     step()
     result["capability"] = capability(base, tuned, settings.batch_size)
     step()
-    result["samples"] = [{"prompt_id": p.id, "prompt": p.prompt, "base": b, "tuned": t}
-                         for p, b, t in list(zip(prompts, answers["base"], answers["tuned"]))
-                         [: settings.n_samples]]
+    result["samples"] = [
+        {"prompt_id": p.id, "prompt": p.prompt, "base": b, "tuned": t}
+        for p, b, t in list(zip(prompts, answers["base"], answers["tuned"], strict=True))[
+            : settings.n_samples
+        ]
+    ]
     return result
 
 

@@ -66,15 +66,20 @@ def generate_texts(
     outputs: list[str] = []
     for index, rows in enumerate(_batches(len(prompts), batch_size)):
         torch.manual_seed(seed + index)
-        outputs += _generate_batch(model, tokenizer, [prompts[i] for i in rows], max_new_tokens,
-                                   do_sample, temperature)
+        outputs += _generate_batch(
+            model, tokenizer, [prompts[i] for i in rows], max_new_tokens, do_sample, temperature
+        )
         if progress is not None:
             progress(len(outputs), len(prompts))
     return outputs
 
 
 def _generate_batch(
-    model: Any, tokenizer: Any, texts: list[str], max_new_tokens: int, do_sample: bool,
+    model: Any,
+    tokenizer: Any,
+    texts: list[str],
+    max_new_tokens: int,
+    do_sample: bool,
     temperature: float,
 ) -> list[str]:
     import torch
@@ -82,17 +87,26 @@ def _generate_batch(
     old_side, old_trunc = tokenizer.padding_side, tokenizer.truncation_side
     tokenizer.padding_side, tokenizer.truncation_side = "left", "left"
     try:
-        batch = tokenizer(texts, return_tensors="pt", padding=True, truncation=True,
-                          max_length=_max_prompt_tokens(model, max_new_tokens),
-                          add_special_tokens=False).to(model.device)
+        batch = tokenizer(
+            texts,
+            return_tensors="pt",
+            padding=True,
+            truncation=True,
+            max_length=_max_prompt_tokens(model, max_new_tokens),
+            add_special_tokens=False,
+        ).to(model.device)
     finally:
         tokenizer.padding_side, tokenizer.truncation_side = old_side, old_trunc
-    sampling = {"do_sample": True, "temperature": temperature} if do_sample else {
-        "do_sample": False, "temperature": None, "top_p": None, "top_k": None}
+    sampling = (
+        {"do_sample": True, "temperature": temperature}
+        if do_sample
+        else {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
+    )
     with torch.no_grad():
-        out = model.generate(**batch, max_new_tokens=max_new_tokens,
-                             pad_token_id=tokenizer.pad_token_id, **sampling)  # (B, T + new)
-    new_tokens = out[:, batch["input_ids"].shape[1]:]  # (B, new)
+        out = model.generate(
+            **batch, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id, **sampling
+        )  # (B, T + new)
+    new_tokens = out[:, batch["input_ids"].shape[1] :]  # (B, new)
     return [t.strip() for t in tokenizer.batch_decode(new_tokens, skip_special_tokens=True)]
 
 
@@ -145,14 +159,15 @@ def _score_batch(model: Any, tokenizer: Any, rows: list[tuple[list[int], int]]) 
     input_ids = torch.tensor([ids + [pad] * (width - len(ids)) for ids, _ in rows])  # (B, T)
     mask = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids, _ in rows])
     with torch.no_grad():
-        logits = model(input_ids=input_ids.to(model.device),
-                       attention_mask=mask.to(model.device)).logits.float()  # (B, T, V)
+        logits = model(
+            input_ids=input_ids.to(model.device), attention_mask=mask.to(model.device)
+        ).logits.float()  # (B, T, V)
     logps = torch.log_softmax(logits[:, :-1], dim=-1)  # (B, T-1, V): predicts token t+1
     token_logps = logps.gather(-1, input_ids[:, 1:, None].to(logps.device))[..., 0]  # (B, T-1)
     out = []
     for row, (ids, n_completion) in enumerate(rows):
         start = len(ids) - n_completion - 1  # logits at position t predict token t+1
-        out.append(float(token_logps[row, start: len(ids) - 1].sum()))
+        out.append(float(token_logps[row, start : len(ids) - 1].sum()))
     return out
 
 
@@ -193,18 +208,21 @@ def judge_pairs(
     batch_size: int = 8,
     max_length: int | None = None,
 ) -> list[Judgement]:
-    """For (prompt, principle, first, second) items: normalised P('(A)') vs P('(B)'), both orders."""
+    """For (prompt, principle, first, second): normalised P('(A)') vs P('(B)'), both orders."""
     texts = []
     for prompt, principle, first, second in items:
-        texts += [judge_prompt(tokenizer, prompt, principle, first, second),
-                  judge_prompt(tokenizer, prompt, principle, second, first)]
+        texts += [
+            judge_prompt(tokenizer, prompt, principle, first, second),
+            judge_prompt(tokenizer, prompt, principle, second, first),
+        ]
     prompts = [t for t in texts for _ in OPTIONS]
     options = [o for _ in texts for o in OPTIONS]
-    logps = completion_logprobs(model, tokenizer, prompts, options, batch_size=batch_size,
-                                max_length=max_length)
+    logps = completion_logprobs(
+        model, tokenizer, prompts, options, batch_size=batch_size, max_length=max_length
+    )
     out = []
     for i in range(len(items)):
-        a1, b1, a2, b2 = logps[4 * i: 4 * i + 4]
+        a1, b1, a2, b2 = logps[4 * i : 4 * i + 4]
         out.append(Judgement(p_first_as_a=_p_a(a1, b1), p_first_as_b=1 - _p_a(a2, b2)))
     return out
 
@@ -212,10 +230,14 @@ def judge_pairs(
 # ------------------------------------------------------------------------------ model rewrite
 
 REWRITE_EXAMPLES = (
-    ("AI should respect the privacy of its users.",
-     "Choose the response that best respects the privacy of the user."),
-    ("It is important that AI does not take sides on contested political questions.",
-     "Choose the response that is most balanced on contested political questions."),
+    (
+        "AI should respect the privacy of its users.",
+        "Choose the response that best respects the privacy of the user.",
+    ),
+    (
+        "It is important that AI does not take sides on contested political questions.",
+        "Choose the response that is most balanced on contested political questions.",
+    ),
 )
 REWRITE_INSTRUCTION = (
     "Rewrite the statement as a principle for judging an AI assistant's responses. "
@@ -223,9 +245,7 @@ REWRITE_INSTRUCTION = (
 )
 
 
-def model_rewriter(
-    model: Any, tokenizer: Any, *, max_new_tokens: int = 48
-) -> Callable[[str], str]:
+def model_rewriter(model: Any, tokenizer: Any, *, max_new_tokens: int = 48) -> Callable[[str], str]:
     """A statement → principle rewriter backed by a model (few-shot, greedy, first line only).
 
     The constitution builder keeps the template rewrite when the output does not start with
@@ -235,8 +255,10 @@ def model_rewriter(
     def rewrite(statement: str) -> str:
         messages: list[Message] = []
         for source, target in REWRITE_EXAMPLES:
-            messages += [{"role": "user", "content": REWRITE_INSTRUCTION + source},
-                         {"role": "assistant", "content": target}]
+            messages += [
+                {"role": "user", "content": REWRITE_INSTRUCTION + source},
+                {"role": "assistant", "content": target},
+            ]
         messages.append({"role": "user", "content": REWRITE_INSTRUCTION + statement})
         text = generate_chat(model, tokenizer, [messages], max_new_tokens=max_new_tokens)[0]
         return text.splitlines()[0].strip() if text else ""

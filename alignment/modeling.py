@@ -46,7 +46,8 @@ CHATML_TEMPLATE = (
     "{% if message['role'] == 'assistant' %}"
     "{{ '<|im_start|>assistant\\n' }}{% generation %}{{ message['content'] + '<|im_end|>' }}"
     "{% endgeneration %}{{ '\\n' }}"
-    "{% else %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
+    "{% else %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + "
+    "'<|im_end|>\\n' }}"
     "{% endif %}{% endfor %}"
     "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
 )
@@ -101,8 +102,11 @@ def tiny_corpus() -> list[str]:
     for name in ("train.jsonl", "heldout.jsonl"):
         path = FIXTURES / "prompts" / name
         if path.exists():
-            lines += [json.loads(line)["prompt"] for line in path.read_text("utf-8").splitlines()
-                      if line.strip()]
+            lines += [
+                json.loads(line)["prompt"]
+                for line in path.read_text("utf-8").splitlines()
+                if line.strip()
+            ]
     return lines
 
 
@@ -115,12 +119,16 @@ def build_tiny_tokenizer(corpus: list[str]) -> Any:
     core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     core.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=TINY_VOCAB, special_tokens=list(TINY_SPECIALS), show_progress=False,
+        vocab_size=TINY_VOCAB,
+        special_tokens=list(TINY_SPECIALS),
+        show_progress=False,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
     )
     core.train_from_iterator(corpus, trainer=trainer)
     tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=core, eos_token="<|im_end|>", pad_token="<|endoftext|>",
+        tokenizer_object=core,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
         model_max_length=1024,
     )
     tokenizer.chat_template = CHATML_TEMPLATE
@@ -134,10 +142,17 @@ def build_tiny_model(out_dir: Path, *, seed: int = 0) -> Path:
 
     tokenizer = build_tiny_tokenizer(tiny_corpus())
     config = LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024,
-        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
-        bos_token_id=None, tie_word_embeddings=False,
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=1024,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=None,
+        tie_word_embeddings=False,
     )
     torch.manual_seed(seed)
     model = LlamaForCausalLM(config)
@@ -189,7 +204,9 @@ def convert_gguf(gguf: Path, out_dir: Path, *, max_length: int = SMOLLM2_MAX_LEN
     try:
         tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
         model = AutoModelForCausalLM.from_pretrained(
-            gguf.parent, gguf_file=gguf.name, dtype=torch.bfloat16,
+            gguf.parent,
+            gguf_file=gguf.name,
+            dtype=torch.bfloat16,
             quantization_config=GgufConfig(dequantize=True),
         )
     except (OSError, ValueError, ImportError) as exc:
@@ -204,6 +221,7 @@ def convert_gguf(gguf: Path, out_dir: Path, *, max_length: int = SMOLLM2_MAX_LEN
 
 def smollm2_path(cache_dir: Path, *, verify: bool = True) -> Path:
     """The converted SmolLM2 folder, converting once on first use."""
+
     def build(tmp: Path) -> None:
         gguf = smollm2_gguf_path()
         if verify and _sha256(gguf) != SMOLLM2_GGUF_SHA256:
@@ -238,7 +256,9 @@ def resolve_model_path(spec: str, *, cache_dir: Path | None = None) -> Path:
         return smollm2_path(cache)
     path = Path(spec).expanduser()
     if path.suffix == ".gguf" and path.is_file():
-        return _build_atomically(cache / f"gguf-{path.stem.lower()}", lambda t: convert_gguf(path, t))
+        return _build_atomically(
+            cache / f"gguf-{path.stem.lower()}", lambda t: convert_gguf(path, t)
+        )
     if path.is_dir():
         if not (path / "config.json").exists():
             raise ModelLoadError(f"model folder {path} has no config.json")
@@ -247,7 +267,7 @@ def resolve_model_path(spec: str, *, cache_dir: Path | None = None) -> Path:
 
 
 def torch_dtype(name: str | None, device: str) -> Any:
-    """'auto' → the checkpoint's dtype on GPU, float32 on CPU for training safety is the caller's."""
+    """'auto' (the checkpoint's dtype) or a torch dtype for 'float32' / 'bfloat16' / 'float16'."""
     import torch
 
     table = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -301,8 +321,9 @@ def load_model(
 ) -> LoadedModel:
     """Resolve `spec` ('smollm2', 'tiny', folder, .gguf, cached hub id) and load it offline."""
     path = resolve_model_path(spec, cache_dir=cache_dir)
-    return LoadedModel(load_from_path(path, device=device, dtype=dtype), load_tokenizer(path),
-                       path, spec)
+    return LoadedModel(
+        load_from_path(path, device=device, dtype=dtype), load_tokenizer(path), path, spec
+    )
 
 
 # ------------------------------------------------------------------------------ fit check

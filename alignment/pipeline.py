@@ -29,8 +29,17 @@ from alignment.train import train_preference, train_sft
 
 StepCallback = Callable[[str, str, dict[str, Any]], None]  # (step, "started"|"finished", info)
 ProgressCallback = Callable[[str, int, int, dict[str, Any]], None]  # (step, done, total, logs)
-STEPS = ("constitution", "generate", "generate_heldout", "datasets", "sft", "preference",
-         "evaluate", "card")
+STEPS = (
+    "constitution",
+    "load_model",
+    "generate",
+    "generate_heldout",
+    "datasets",
+    "sft",
+    "preference",
+    "evaluate",
+    "card",
+)
 
 
 def _now() -> str:
@@ -48,8 +57,13 @@ def write_json_atomic(path: Path, data: Any) -> None:
 class _Run:
     """run.json bookkeeping plus callback fan-out; no domain logic."""
 
-    def __init__(self, out_dir: Path, state: dict[str, Any], on_step: StepCallback | None,
-                 on_progress: ProgressCallback | None) -> None:
+    def __init__(
+        self,
+        out_dir: Path,
+        state: dict[str, Any],
+        on_step: StepCallback | None,
+        on_progress: ProgressCallback | None,
+    ) -> None:
         self.path, self.state = out_dir / "run.json", state
         self.on_step, self.on_progress = on_step, on_progress
         self.save()
@@ -65,8 +79,12 @@ class _Run:
             self.on_step(step, "started", {})
 
     def finish(self, step: str, info: Mapping[str, Any] | None = None) -> None:
-        self.state["steps"][step] |= {"status": "finished", "finished_at": _now(),
-                                      "info": dict(info or {})}
+        self.state["steps"][step] |= {
+            "status": "finished",
+            "finished_at": _now(),
+            "info": dict(info or {}),
+        }
+        self.state["current_step"] = None
         self.save()
         if self.on_step:
             self.on_step(step, "finished", dict(info or {}))
@@ -77,42 +95,81 @@ class _Run:
                 self.on_progress(step, done, total, dict(logs or {}))
             if logs and "loss" in logs:
                 self.state.setdefault("loss_curves", {}).setdefault(step, []).append(
-                    {"step": done, "loss": logs["loss"]})
+                    {"step": done, "loss": logs["loss"]}
+                )
+
         return report
 
 
 def _initial_state(model: str, method: str, config: ChainConfig, source: Mapping) -> dict:
-    return {"status": "running", "started_at": _now(), "finished_at": None, "error": None,
-            "model": model, "method": method, "config": config.to_dict(),
-            "source": dict(source), "steps": {}, "current_step": None, "metrics": {},
-            "evaluation": None, "provenance": {}, "outputs": {}}
+    return {
+        "status": "running",
+        "started_at": _now(),
+        "finished_at": None,
+        "error": None,
+        "model": model,
+        "method": method,
+        "config": config.to_dict(),
+        "source": dict(source),
+        "steps": {},
+        "current_step": None,
+        "metrics": {},
+        "evaluation": None,
+        "provenance": {},
+        "outputs": {},
+    }
 
 
-def _constitution_step(run: _Run, out: Path, result: Mapping, source: Mapping,
-                       config: ChainConfig, given: const.Constitution | None):
+def _constitution_step(
+    run: _Run,
+    out: Path,
+    result: Mapping,
+    source: Mapping,
+    config: ChainConfig,
+    given: const.Constitution | None,
+):
     run.start("constitution")
     constitution = given or const.build_constitution(
-        result, source=source, rule=config.rule, threshold=config.threshold,
-        statement_ids=config.statement_ids or None, dedup=config.dedup)
+        result,
+        source=source,
+        rule=config.rule,
+        threshold=config.threshold,
+        statement_ids=config.statement_ids or None,
+        dedup=config.dedup,
+    )
     (out / "constitution.json").write_text(const.to_json(constitution), encoding="utf-8")
     (out / "constitution.md").write_text(const.to_markdown(constitution), encoding="utf-8")
     run.state["provenance"] |= {
-        "conversation": source.get("conversation"), "snapshot_id": source.get("snapshot_id"),
+        "conversation": source.get("conversation"),
+        "snapshot_id": source.get("snapshot_id"),
         "constitution_version": constitution.version,
-        "constitution_hash": constitution.content_hash}
-    run.finish("constitution", {"principles": len(constitution.principles),
-                                "version": constitution.version})
+        "constitution_hash": constitution.content_hash,
+    }
+    run.finish(
+        "constitution",
+        {"principles": len(constitution.principles), "version": constitution.version},
+    )
     return constitution
 
 
 def _generate_step(run, step, lm, constitution, prompts_path, limit, path, config):
     run.start(step)
     prompts = load_prompts(prompts_path, limit=limit)
-    stats = generate_cai(lm.model, lm.tokenizer, constitution, prompts, path,
-                         settings=config.generation, progress=run.progress(step),
-                         model_name=lm.spec)
+    stats = generate_cai(
+        lm.model,
+        lm.tokenizer,
+        constitution,
+        prompts,
+        path,
+        settings=config.generation,
+        progress=run.progress(step),
+        model_name=lm.spec,
+    )
     run.state["provenance"].setdefault("prompts", {})[step] = {
-        "path": str(prompts_path), "sha256": dio.file_sha256(prompts_path), "n": len(prompts)}
+        "path": str(prompts_path),
+        "sha256": dio.file_sha256(prompts_path),
+        "n": len(prompts),
+    }
     run.state["metrics"][step] = vars(stats)
     run.finish(step, vars(stats))
     return prompts
@@ -121,25 +178,36 @@ def _generate_step(run, step, lm, constitution, prompts_path, limit, path, confi
 def _datasets_step(run: _Run, out: Path, method: str) -> dict[str, Path]:
     run.start("datasets")
     records = read_records(out / "cai.jsonl")
-    rows = {"sft.jsonl": dio.sft_rows(records),
-            f"{method}.jsonl": dio.dpo_rows(records) if method == "dpo" else dio.kto_rows(records)}
+    rows = {
+        "sft.jsonl": dio.sft_rows(records),
+        f"{method}.jsonl": dio.dpo_rows(records) if method == "dpo" else dio.kto_rows(records),
+    }
     hashes = {name: dio.write_jsonl(r, out / name) for name, r in rows.items()}
     run.state["provenance"]["datasets"] = hashes
     run.finish("datasets", {name: len(r) for name, r in rows.items()})
     return {name: out / name for name in rows}
 
 
-def _train_steps(run: _Run, out: Path, model_path: Path, data: dict[str, Path], method: str,
-                 config: ChainConfig) -> Path:
+def _train_steps(
+    run: _Run, out: Path, model_path: Path, data: dict[str, Path], method: str, config: ChainConfig
+) -> Path:
     run.start("sft")
-    sft = train_sft(model_path, data["sft.jsonl"], config.stage_config("sft", out / "sft"),
-                    progress=run.progress("sft"))
+    sft = train_sft(
+        model_path,
+        data["sft.jsonl"],
+        config.stage_config("sft", out / "sft"),
+        progress=run.progress("sft"),
+    )
     run.state["metrics"]["sft"] = sft.metrics
     run.finish("sft", sft.to_dict())
     run.start("preference")
-    pref = train_preference(sft.model_dir, data[f"{method}.jsonl"],
-                            config.stage_config(method, out / method), method=method,
-                            progress=run.progress("preference"))
+    pref = train_preference(
+        sft.model_dir,
+        data[f"{method}.jsonl"],
+        config.stage_config(method, out / method),
+        method=method,
+        progress=run.progress("preference"),
+    )
     run.state["metrics"][method] = pref.metrics
     run.state["outputs"] |= {"sft_model": sft.model_dir, "model": pref.model_dir}
     run.finish("preference", pref.to_dict())
@@ -150,11 +218,19 @@ def _evaluate_step(run, model_path, tuned, constitution, heldout, out, config):
     run.start("evaluate")
     rows = dio.dpo_rows(read_records(out / "heldout_cai.jsonl"))
     evaluation = evaluate_models(
-        model_path, tuned, constitution, heldout, preference_rows=rows,
-        settings=EvalSettings(max_new_tokens=config.generation.max_new_tokens,
-                              batch_size=config.generation.batch_size, seed=config.seed),
+        model_path,
+        tuned,
+        constitution,
+        heldout,
+        preference_rows=rows,
+        settings=EvalSettings(
+            max_new_tokens=config.generation.max_new_tokens,
+            batch_size=config.generation.batch_size,
+            seed=config.seed,
+        ),
         device=None if config.device == "auto" else config.device,
-        progress=run.progress("evaluate"))
+        progress=run.progress("evaluate"),
+    )
     run.state["evaluation"] = evaluation
     write_json_atomic(out / "evaluation.json", evaluation)
     run.finish("evaluate", {"win_rate": evaluation["pairwise"]["win_rate"]})
@@ -187,10 +263,16 @@ def run_chain(
     try:
         _chain(run, out, consensus_result, source, model, method, config, constitution)
     except BaseException as exc:
-        run.state |= {"status": "failed", "finished_at": _now(),
-                      "error": {"type": type(exc).__name__, "message": str(exc),
-                                "step": run.state.get("current_step"),
-                                "traceback": traceback.format_exc(limit=5)}}
+        run.state |= {
+            "status": "failed",
+            "finished_at": _now(),
+            "error": {
+                "type": type(exc).__name__,
+                "message": str(exc),
+                "step": run.state.get("current_step"),
+                "traceback": traceback.format_exc(limit=5),
+            },
+        }
         if run.state.get("current_step"):
             run.state["steps"][run.state["current_step"]]["status"] = "failed"
         run.save()
@@ -200,18 +282,45 @@ def run_chain(
     return run.state
 
 
-def _chain(run: _Run, out: Path, result: Mapping, source: Mapping, model: str, method: str,
-           config: ChainConfig, given: const.Constitution | None) -> None:
+def _chain(
+    run: _Run,
+    out: Path,
+    result: Mapping,
+    source: Mapping,
+    model: str,
+    method: str,
+    config: ChainConfig,
+    given: const.Constitution | None,
+) -> None:
     constitution = _constitution_step(run, out, result, source, config, given)
-    lm = load_model(model, cache_dir=Path(config.cache_dir) if config.cache_dir else None,
-                    device=None if config.device == "auto" else config.device)
+    run.start("load_model")
+    lm = load_model(
+        model,
+        cache_dir=Path(config.cache_dir) if config.cache_dir else None,
+        device=None if config.device == "auto" else config.device,
+    )
     run.state["model_path"] = str(lm.path)
-    _generate_step(run, "generate", lm, constitution,
-                   Path(config.prompts_path or fixture_prompts("train")), config.max_prompts,
-                   out / "cai.jsonl", config)
-    heldout = _generate_step(run, "generate_heldout", lm, constitution,
-                             Path(config.heldout_path or fixture_prompts("heldout")),
-                             config.max_heldout, out / "heldout_cai.jsonl", config)
+    run.finish("load_model", {"path": str(lm.path)})
+    _generate_step(
+        run,
+        "generate",
+        lm,
+        constitution,
+        Path(config.prompts_path or fixture_prompts("train")),
+        config.max_prompts,
+        out / "cai.jsonl",
+        config,
+    )
+    heldout = _generate_step(
+        run,
+        "generate_heldout",
+        lm,
+        constitution,
+        Path(config.heldout_path or fixture_prompts("heldout")),
+        config.max_heldout,
+        out / "heldout_cai.jsonl",
+        config,
+    )
     del lm  # free the generation copy before training loads its own
     data = _datasets_step(run, out, method)
     tuned = _train_steps(run, out, Path(run.state["model_path"]), data, method, config)
@@ -243,7 +352,8 @@ def model_card(state: Mapping[str, Any], constitution: const.Constitution) -> st
     pw, cap, rw = ev.get("pairwise") or {}, ev.get("capability") or {}, ev.get("reward") or {}
     tiny = state.get("model") == "tiny"
     lines = [
-        f"# Concord CAI model — {constitution.source.get('conversation', '?')}", "",
+        f"# Concord CAI model — {constitution.source.get('conversation', '?')}",
+        "",
         f"- Base model: `{state.get('model')}` ({state.get('model_path')})"
         + (" — random weights, a plumbing test only" if tiny else ""),
         f"- Constitution: version {constitution.version}, hash `{constitution.content_hash}`, "
@@ -251,19 +361,28 @@ def model_card(state: Mapping[str, Any], constitution: const.Constitution) -> st
         f"- Conversation: {constitution.source.get('conversation')} · snapshot "
         f"{constitution.source.get('snapshot_id')}",
         f"- Training: SFT on final revisions, then {state.get('method', '').upper()}",
-        f"- Datasets (sha256): {json.dumps(state.get('provenance', {}).get('datasets', {}))}", "",
-        "## Evaluation (held-out prompts)", "",
+        f"- Datasets (sha256): {json.dumps(state.get('provenance', {}).get('datasets', {}))}",
+        "",
+        "## Evaluation (held-out prompts)",
+        "",
         f"- Win rate of tuned over base, judged against sampled principles by `{ev.get('judge')}`"
         f": {_fmt(pw.get('win_rate'))} ({pw.get('wins')} wins / {pw.get('ties')} ties / "
         f"{pw.get('losses')} losses)",
         f"- Implicit reward accuracy on held-out pairs: {_fmt(rw.get('implicit_reward_accuracy'))}",
         f"- Perplexity base → tuned: {_fmt(cap.get('perplexity_base'))} → "
         f"{_fmt(cap.get('perplexity_tuned'))}; facts base/tuned: {_fmt(cap.get('facts_base'))}"
-        f"/{_fmt(cap.get('facts_tuned'))}", "",
-        "## Limitations", "", HONESTY, "",
-        "## Principles", "",
-        *[f"{n}. {p.text} (statements {', '.join(p.statement_ids)})"
-          for n, p in enumerate(constitution.principles, 1)],
+        f"/{_fmt(cap.get('facts_tuned'))}",
+        "",
+        "## Limitations",
+        "",
+        HONESTY,
+        "",
+        "## Principles",
+        "",
+        *[
+            f"{n}. {p.text} (statements {', '.join(p.statement_ids)})"
+            for n, p in enumerate(constitution.principles, 1)
+        ],
         "",
     ]
     return "\n".join(lines)

@@ -50,8 +50,13 @@ class TrainResult:
     log_history: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"stage": self.stage, "output_dir": self.output_dir, "model_dir": self.model_dir,
-                "metrics": self.metrics, "resumed_from": self.resumed_from}
+        return {
+            "stage": self.stage,
+            "output_dir": self.output_dir,
+            "model_dir": self.model_dir,
+            "metrics": self.metrics,
+            "resumed_from": self.resumed_from,
+        }
 
 
 def _progress_callback(progress: TrainProgress) -> Any:
@@ -81,8 +86,12 @@ def load_trainable(path: Path | str, config: TrainConfig) -> Any:
 
     gpu = config.on_gpu()
     device = "cuda" if gpu else "cpu"
-    check_fits(Path(path), device=device, dtype="bfloat16" if gpu else "float32",
-               training="lora" if config.use_lora else "full")
+    check_fits(
+        Path(path),
+        device=device,
+        dtype="bfloat16" if gpu else "float32",
+        training="lora" if config.use_lora else "full",
+    )
     dtype = torch.bfloat16 if gpu else torch.float32
     return AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
 
@@ -92,17 +101,26 @@ def _peft_config(config: TrainConfig) -> Any:
         return None
     from peft import LoraConfig
 
-    return LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha,
-                      lora_dropout=config.lora_dropout, task_type="CAUSAL_LM",
-                      target_modules=list(config.lora_target_modules))
+    return LoraConfig(
+        r=config.lora_r,
+        lora_alpha=config.lora_alpha,
+        lora_dropout=config.lora_dropout,
+        task_type="CAUSAL_LM",
+        target_modules=list(config.lora_target_modules),
+    )
 
 
-def _write_run_config(config: TrainConfig, stage: str, model_path: Path | str,
-                      dataset_path: Path | str) -> None:
+def _write_run_config(
+    config: TrainConfig, stage: str, model_path: Path | str, dataset_path: Path | str
+) -> None:
     out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    meta = {"stage": stage, "model_path": str(model_path), "dataset_path": str(dataset_path),
-            "config": config.to_dict()}
+    meta = {
+        "stage": stage,
+        "model_path": str(model_path),
+        "dataset_path": str(dataset_path),
+        "config": config.to_dict(),
+    }
     (out / RUN_CONFIG).write_text(json.dumps(meta, indent=2))
 
 
@@ -112,11 +130,13 @@ def _metrics(trainer: Any, output: Any, seconds: float) -> dict[str, Any]:
     tokens = int(getattr(state, "num_input_tokens_seen", 0) or 0)
     runtime = float(output.metrics.get("train_runtime", seconds))
     return {
-        "steps": int(state.global_step), "max_steps": int(state.max_steps),
+        "steps": int(state.global_step),
+        "max_steps": int(state.max_steps),
         "train_loss": float(output.training_loss),
         "final_loss": float(losses[-1]) if losses else None,
         "first_loss": float(losses[0]) if losses else None,
-        "runtime_s": round(runtime, 3), "tokens_seen": tokens,
+        "runtime_s": round(runtime, 3),
+        "tokens_seen": tokens,
         "tokens_per_s": round(tokens / runtime, 1) if runtime > 0 and tokens else None,
         "steps_per_s": output.metrics.get("train_steps_per_second"),
     }
@@ -139,9 +159,14 @@ def _run(trainer: Any, stage: str, config: TrainConfig, resume: bool) -> TrainRe
     model_dir = Path(config.output_dir) / MODEL_SUBDIR
     model.save_pretrained(model_dir)
     trainer.processing_class.save_pretrained(model_dir)
-    return TrainResult(stage, config.output_dir, str(model_dir),
-                       _metrics(trainer, output, time.monotonic() - started), checkpoint,
-                       list(trainer.state.log_history))
+    return TrainResult(
+        stage,
+        config.output_dir,
+        str(model_dir),
+        _metrics(trainer, output, time.monotonic() - started),
+        checkpoint,
+        list(trainer.state.log_history),
+    )
 
 
 def train_sft(
@@ -159,9 +184,10 @@ def train_sft(
         raise ConfigError("train_sft needs an SFTRunConfig")
     _write_run_config(config, "sft", model_path, dataset_path)
     trainer = SFTTrainer(
-        model=load_trainable(model_path, config), args=config.to_trl(),
-        train_dataset=load_jsonl_dataset(dataset_path), processing_class=load_tokenizer(
-            Path(model_path)),
+        model=load_trainable(model_path, config),
+        args=config.to_trl(),
+        train_dataset=load_jsonl_dataset(dataset_path),
+        processing_class=load_tokenizer(Path(model_path)),
         peft_config=_peft_config(config),
         callbacks=[_progress_callback(progress)] if progress else None,
     )
@@ -190,8 +216,11 @@ def train_preference(
     trainer_cls = trl.DPOTrainer if method == "dpo" else trl.KTOTrainer
     reference = None if config.use_lora else load_trainable(model_path, config)
     trainer = trainer_cls(
-        model=load_trainable(model_path, config), ref_model=reference, args=config.to_trl(),
-        train_dataset=dataset, processing_class=load_tokenizer(Path(model_path)),
+        model=load_trainable(model_path, config),
+        ref_model=reference,
+        args=config.to_trl(),
+        train_dataset=dataset,
+        processing_class=load_tokenizer(Path(model_path)),
         peft_config=_peft_config(config),
         callbacks=[_progress_callback(progress)] if progress else None,
     )

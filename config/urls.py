@@ -1,7 +1,17 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.http import HttpRequest, JsonResponse
+from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
+
+
+@csrf_exempt  # it changes nothing; a CSRF 403 page here would hide the real answer
+def api_not_found(request: HttpRequest) -> JsonResponse:
+    """Unknown API paths answer in the API's error shape, not with an HTML page."""
+    body = {"message": f"No API endpoint at {request.path}.", "code": "not_found", "extra": {}}
+    return JsonResponse(body, status=404)
+
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -10,6 +20,8 @@ urlpatterns = [
     path("api/v1/auth/token/", obtain_auth_token, name="api-token"),
     path("api/v1/", include("deliberation.urls")),
     path("api/v1/", include("consensus.urls")),
+    path("api/v1/", include("alignment.urls")),
+    re_path(r"^api/", api_not_found),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("frontend.urls")),

@@ -45,6 +45,7 @@ __all__ = [
     "Projection",
     "run",
     "statement_priorities",
+    "update_state",
 ]
 
 Projection = Literal["pca", "umap"]
@@ -287,6 +288,26 @@ def run(
         base_clusters=grouping.base_clusters, silhouettes=grouping.silhouettes,
         extremity=pca.comment_extremity(), bridging=bridging, state=new_state,
         timings=timings, **stats,
+    )
+
+
+def update_state(
+    matrix: VoteMatrix,
+    *,
+    config: ConsensusConfig | None = None,
+    state: PipelineState | None = None,
+) -> PipelineState:
+    """Only the history-carrying stages (PCA + groups): what a replay needs between updates."""
+    config = config or ConsensusConfig()
+    state = state or PipelineState()
+    pca, pca_xy = _project(matrix, config, state)
+    points = _umap(matrix, config) if config.cluster_on == "umap" else pca_xy
+    grouping, _ = _groups(matrix, points, _in_conv(matrix, config, state), config, state)
+    return PipelineState(
+        clusters=grouping.state,
+        pca_components=pca.components_.tolist(),
+        pca_statement_ids=matrix.statement_ids.tolist(),
+        n_updates=state.n_updates + 1,
     )
 
 

@@ -8,7 +8,11 @@ from consensus.models import Snapshot
 
 
 def snapshot_latest(*, conversation_id: int) -> Snapshot | None:
-    return Snapshot.objects.filter(conversation_id=conversation_id).order_by("-created_at", "-id").first()
+    return (
+        Snapshot.objects.filter(conversation_id=conversation_id)
+        .order_by("-created_at", "-id")
+        .first()
+    )
 
 
 def snapshot_priorities(*, conversation_id: int) -> Mapping[int, float]:

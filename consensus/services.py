@@ -29,14 +29,20 @@ _MATH_STATES = (Statement.Moderation.ACCEPTED, Statement.Moderation.REJECTED)
 
 def vote_matrix_for(*, conversation_id: int) -> VoteMatrix:
     """Current votes on accepted and rejected statements (rejected ones are zeroed, as Polis)."""
-    statements = Statement.objects.filter(conversation_id=conversation_id, moderation__in=_MATH_STATES)
-    rejected = statements.filter(moderation=Statement.Moderation.REJECTED).values_list("pk", flat=True)
+    statements = Statement.objects.filter(
+        conversation_id=conversation_id, moderation__in=_MATH_STATES
+    )
+    rejected = statements.filter(moderation=Statement.Moderation.REJECTED).values_list(
+        "pk", flat=True
+    )
     rows = Vote.objects.filter(statement__in=statements).values_list(
         "participant_id", "statement_id", "value"
     )
     votes = np.array(list(rows.iterator(chunk_size=20000)), dtype=np.int64).reshape(-1, 3)  # (n, 3)
     return VoteMatrix.from_votes(
-        votes[:, 0], votes[:, 1], votes[:, 2],
+        votes[:, 0],
+        votes[:, 1],
+        votes[:, 2],
         statements=list(statements.values_list("pk", flat=True)),
         moderated_out=list(rejected),
     )
@@ -65,9 +71,12 @@ def snapshot_compute(
     if conversation is None:
         raise NotFoundError(f"Conversation {conversation_id} does not exist.")
     started = time.perf_counter()
-    watermark = VoteEvent.objects.filter(statement__conversation_id=conversation_id).aggregate(
-        m=Max("id")
-    )["m"] or 0
+    watermark = (
+        VoteEvent.objects.filter(statement__conversation_id=conversation_id).aggregate(m=Max("id"))[
+            "m"
+        ]
+        or 0
+    )
     matrix = vote_matrix_for(conversation_id=conversation_id)
     previous = snapshot_latest(conversation_id=conversation_id)
     state = PipelineState.from_dict(previous.state) if previous and previous.state else None
@@ -80,8 +89,13 @@ def snapshot_compute(
 
 @transaction.atomic
 def _snapshot_save(
-    conversation: Conversation, job: Job | None, cfg: ConsensusConfig, result: Any,
-    payload: dict[str, Any], watermark: int, started: float,
+    conversation: Conversation,
+    job: Job | None,
+    cfg: ConsensusConfig,
+    result: Any,
+    payload: dict[str, Any],
+    watermark: int,
+    started: float,
 ) -> Snapshot:
     meta = payload.get("meta", {})
     snapshot = Snapshot.objects.create(
@@ -101,7 +115,11 @@ def _snapshot_save(
     realtime.broadcast(
         conversation.pk,
         "snapshot",
-        {"id": snapshot.pk, "k": snapshot.k, "n_participants": snapshot.n_participants,
-         "n_votes": snapshot.n_votes},
+        {
+            "id": snapshot.pk,
+            "k": snapshot.k,
+            "n_participants": snapshot.n_participants,
+            "n_votes": snapshot.n_votes,
+        },
     )
     return snapshot

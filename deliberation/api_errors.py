@@ -31,7 +31,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             response["Retry-After"] = str(exc.retry_after)
         return response
     if isinstance(exc, ValidationError):
-        exc = drf_exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+        exc = drf_exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        )
     if isinstance(exc, Http404):
         exc = drf_exceptions.NotFound()
     if isinstance(exc, PermissionDenied):
@@ -40,6 +42,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if response is None:
         return None
     detail = response.data
+    if isinstance(detail, dict) and set(detail) == {"detail"}:
+        detail = detail["detail"]  # DRF's non-field errors: the message, not "detail: message"
     code = getattr(exc, "default_code", "error")
     extra = {"fields": detail} if isinstance(exc, drf_exceptions.ValidationError) else {}
     response.data = {"message": _flatten(detail), "code": code, "extra": extra}

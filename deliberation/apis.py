@@ -17,9 +17,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from deliberation import roles, selectors, services
-from deliberation.ratelimit import client_ip, rate_limit
 from deliberation.errors import PermissionDeniedError
 from deliberation.models import AuditEvent, Conversation, Job, Participant, Statement, Vote
+from deliberation.ratelimit import client_ip, rate_limit
 
 PARTICIPANT_HEADER = "HTTP_X_PARTICIPANT_TOKEN"
 
@@ -40,7 +40,9 @@ def participant_for_request(
     if pid:
         participant = Participant.objects.filter(pk=pid, conversation=conversation).first()
     if participant is None and request.user.is_authenticated:
-        participant = Participant.objects.filter(conversation=conversation, user=request.user).first()
+        participant = Participant.objects.filter(
+            conversation=conversation, user=request.user
+        ).first()
     if participant is None and required:
         raise PermissionDeniedError("Join the conversation first (POST .../participants/).")
     return participant
@@ -67,8 +69,14 @@ class ConversationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Conversation
         fields = [
-            "slug", "topic", "description", "languages", "is_open",
-            "participant_statements_allowed", "strict_moderation", "demographic_questions",
+            "slug",
+            "topic",
+            "description",
+            "languages",
+            "is_open",
+            "participant_statements_allowed",
+            "strict_moderation",
+            "demographic_questions",
             "created_at",
         ]
         read_only_fields = ["created_at"]
@@ -104,8 +112,18 @@ class StatementDetailSerializer(serializers.ModelSerializer):
     class Meta:
         model = Statement
         fields = [
-            "id", "text", "language", "is_seed", "moderation", "moderation_reason", "author_id",
-            "created_at", "moderated_at", "n_agree", "n_disagree", "n_pass",
+            "id",
+            "text",
+            "language",
+            "is_seed",
+            "moderation",
+            "moderation_reason",
+            "author_id",
+            "created_at",
+            "moderated_at",
+            "n_agree",
+            "n_disagree",
+            "n_pass",
         ]
 
 
@@ -159,8 +177,18 @@ class JobSerializer(serializers.ModelSerializer):
     class Meta:
         model = Job
         fields = [
-            "id", "kind", "conversation", "status", "progress", "message", "result", "error",
-            "attempts", "created_at", "started_at", "finished_at",
+            "id",
+            "kind",
+            "conversation",
+            "status",
+            "progress",
+            "message",
+            "result",
+            "error",
+            "attempts",
+            "created_at",
+            "started_at",
+            "finished_at",
         ]
 
 
@@ -362,7 +390,9 @@ class VoteListApi(generics.ListAPIView):
         data = VoteInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         vote, changed = services.vote_cast(participant=participant, **data.validated_data)
-        return Response({"statement_id": vote.statement_id, "value": vote.value, "changed": changed})
+        return Response(
+            {"statement_id": vote.statement_id, "value": vote.value, "changed": changed}
+        )
 
 
 class DemographicsApi(APIView):

@@ -16,7 +16,10 @@ from deliberation.models import Conversation, Statement
 
 DEMO_FILE = Path(settings.BASE_DIR) / "fixtures" / "demo_conversation.json"
 _CONVERSATION_KEYS = (
-    "description", "languages", "strict_moderation", "participant_statements_allowed",
+    "description",
+    "languages",
+    "strict_moderation",
+    "participant_statements_allowed",
     "demographic_questions",
 )
 
@@ -46,7 +49,9 @@ def demo_load(path: Path = DEMO_FILE) -> Conversation:
     known = set(conversation.statements.values_list("text", flat=True))
     for item in data["statements"]:
         if item["text"] not in known:
-            services.statement_seed(conversation=conversation, text=item["text"], language=item["language"])
+            services.statement_seed(
+                conversation=conversation, text=item["text"], language=item["language"]
+            )
     return conversation
 
 

@@ -19,8 +19,9 @@ MAX_ATTEMPTS = 3
 STALE_AFTER = timedelta(seconds=90)
 
 
-def job_create(*, kind: str, conversation_id: int | None = None, params: dict | None = None,
-               user: Any = None) -> Job:
+def job_create(
+    *, kind: str, conversation_id: int | None = None, params: dict | None = None, user: Any = None
+) -> Job:
     creator = user if getattr(user, "is_authenticated", False) else None
     return Job.objects.create(
         kind=kind, conversation_id=conversation_id, params=params or {}, created_by=creator

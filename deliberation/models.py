@@ -53,14 +53,18 @@ class Participant(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     external_id = models.CharField(max_length=200, null=True, blank=True)
-    polis_pid = models.IntegerField(null=True, blank=True, help_text="Participant id in a Polis import")
+    polis_pid = models.IntegerField(
+        null=True, blank=True, help_text="Participant id in a Polis import"
+    )
     demographics_consent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["conversation", "user"], condition=Q(user__isnull=False), name="uniq_ptpt_user"
+                fields=["conversation", "user"],
+                condition=Q(user__isnull=False),
+                name="uniq_ptpt_user",
             ),
             models.UniqueConstraint(
                 fields=["conversation", "external_id"],

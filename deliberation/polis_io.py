@@ -77,7 +77,9 @@ def _upsert_participants(conversation: Conversation, pids: set[int]) -> dict[int
             "polis_pid", "pk"
         )
     )
-    missing = [Participant(conversation=conversation, polis_pid=p) for p in sorted(pids - set(existing))]
+    missing = [
+        Participant(conversation=conversation, polis_pid=p) for p in sorted(pids - set(existing))
+    ]
     Participant.objects.bulk_create(missing, batch_size=_BATCH)
     return dict(
         Participant.objects.filter(conversation=conversation, polis_pid__in=pids).values_list(
@@ -90,12 +92,18 @@ def _upsert_statements(
     conversation: Conversation, comments: list[PolisComment], participants: dict[int, int]
 ) -> dict[int, int]:
     existing = {s.polis_tid: s for s in conversation.statements.filter(polis_tid__isnull=False)}
-    taken = set(conversation.statements.filter(polis_tid__isnull=True).values_list("text_key", flat=True))
+    taken = set(
+        conversation.statements.filter(polis_tid__isnull=True).values_list("text_key", flat=True)
+    )
     for comment in comments:
-        statement = existing.get(comment.tid) or Statement(conversation=conversation, polis_tid=comment.tid)
+        statement = existing.get(comment.tid) or Statement(
+            conversation=conversation, polis_tid=comment.tid
+        )
         statement.text = comment.text
         statement.text_key = _import_key(comment.text, comment.tid, taken)
-        statement.author_id = participants.get(comment.author_pid) if comment.author_pid is not None else None
+        statement.author_id = (
+            participants.get(comment.author_pid) if comment.author_pid is not None else None
+        )
         statement.moderation = _MODERATION_FROM_POLIS[comment.moderated]
         statement.moderation_reason = "moderated out in Polis" if comment.moderated == -1 else ""
         statement.save()
@@ -112,8 +120,12 @@ def _replace_votes(
     VoteEvent.objects.filter(participant__in=imported).delete()
     Vote.objects.filter(participant__in=imported).delete()
     events = [
-        VoteEvent(participant_id=ptpts[v.pid], statement_id=stmts[v.tid], value=v.vote,
-                  created_at=_when(v.timestamp_ms))
+        VoteEvent(
+            participant_id=ptpts[v.pid],
+            statement_id=stmts[v.tid],
+            value=v.vote,
+            created_at=_when(v.timestamp_ms),
+        )
         for v in export.votes
     ]
     VoteEvent.objects.bulk_create(events, batch_size=_BATCH)
@@ -136,9 +148,14 @@ def polis_import(*, folder: str | Path, slug: str, topic: str | None = None) -> 
         conversation = Conversation.objects.filter(slug=slug).first()
         if conversation is None:
             conversation = services.conversation_create(
-                user=None, slug=slug, topic=topic or _read_topic(folder) or slug, strict_moderation=True
+                user=None,
+                slug=slug,
+                topic=topic or _read_topic(folder) or slug,
+                strict_moderation=True,
             )
-        pids = {v.pid for v in export.votes} | {c.author_pid for c in export.comments if c.author_pid is not None}
+        pids = {v.pid for v in export.votes} | {
+            c.author_pid for c in export.comments if c.author_pid is not None
+        }
         ptpts = _upsert_participants(conversation, pids)
         stmts = _upsert_statements(conversation, export.comments, ptpts)
         n_votes = _replace_votes(conversation, export, ptpts, stmts)
@@ -149,8 +166,13 @@ def polis_import(*, folder: str | Path, slug: str, topic: str | None = None) -> 
             "votes": n_votes,
             "vote_events": len(export.votes),
         }
-        services.audit_record(actor=None, conversation=conversation, action="polis.import",
-                              target=str(folder)[:120], details=summary)
+        services.audit_record(
+            actor=None,
+            conversation=conversation,
+            action="polis.import",
+            target=str(folder)[:120],
+            details=summary,
+        )
     return summary
 
 
@@ -186,15 +208,24 @@ def polis_export(*, slug: str, folder: str | Path) -> dict[str, Any]:
     tids = _export_ids([(s.pk, s.polis_tid) for s in statements])
     comments = [
         PolisComment(
-            tid=tids[s.pk], text=s.text, author_pid=pids.get(s.author_id) if s.author_id else None,
-            created_ms=_ms(s.created_at), moderated=_MODERATION_TO_POLIS[s.moderation],
+            tid=tids[s.pk],
+            text=s.text,
+            author_pid=pids.get(s.author_id) if s.author_id else None,
+            created_ms=_ms(s.created_at),
+            moderated=_MODERATION_TO_POLIS[s.moderation],
         )
         for s in statements
     ]
-    events = VoteEvent.objects.filter(statement__conversation=conversation).order_by("created_at", "id")
+    events = VoteEvent.objects.filter(statement__conversation=conversation).order_by(
+        "created_at", "id"
+    )
     votes = [
         PolisVote(pid=pids[p], tid=tids[s], vote=v, timestamp_ms=_ms(t))
-        for p, s, v, t in events.values_list("participant_id", "statement_id", "value", "created_at")
+        for p, s, v, t in events.values_list(
+            "participant_id", "statement_id", "value", "created_at"
+        )
     ]
-    write_polis_export(folder, comments=comments, votes=votes, group_ids=_group_ids(conversation, pids))
+    write_polis_export(
+        folder, comments=comments, votes=votes, group_ids=_group_ids(conversation, pids)
+    )
     return {"conversation": slug, "statements": len(comments), "vote_events": len(votes)}

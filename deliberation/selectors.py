@@ -80,10 +80,8 @@ def statement_next_for(
 
 
 def participant_progress(participant: Participant) -> dict[str, int]:
-    """"12 of 40": votes cast over statements this participant can vote on."""
-    voted = Vote.objects.filter(
-        participant=participant, statement__moderation=ACCEPTED
-    ).count()
+    """ "12 of 40": votes cast over statements this participant can vote on."""
+    voted = Vote.objects.filter(participant=participant, statement__moderation=ACCEPTED).count()
     remaining = statements_unvoted_for(participant).count()
     return {"voted": voted, "total": voted + remaining, "remaining": remaining}
 

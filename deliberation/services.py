@@ -51,7 +51,11 @@ _CONVERSATION_FIELDS = {
 
 
 def audit_record(
-    *, actor: Any, conversation: Conversation | None, action: str, target: str = "",
+    *,
+    actor: Any,
+    conversation: Conversation | None,
+    action: str,
+    target: str = "",
     details: Mapping[str, Any] | None = None,
 ) -> AuditEvent:
     """Append to the moderator-action log (kept even when the acting account is deleted)."""
@@ -136,8 +140,12 @@ def statement_seed(
         moderated_by=user if getattr(user, "is_authenticated", False) else None,
         moderated_at=timezone.now(),
     )
-    audit_record(actor=user, conversation=conversation, action="statement.seed",
-                 target=f"statement:{statement.pk}")
+    audit_record(
+        actor=user,
+        conversation=conversation,
+        action="statement.seed",
+        target=f"statement:{statement.pk}",
+    )
     _broadcast_statement(statement)
     return statement
 
@@ -183,10 +191,21 @@ def statement_moderate(
     statement.moderated_by = user if getattr(user, "is_authenticated", False) else None
     statement.moderated_at = timezone.now()
     statement.save(
-        update_fields=["moderation", "moderation_reason", "moderated_by", "moderated_at", "updated_at"]
+        update_fields=[
+            "moderation",
+            "moderation_reason",
+            "moderated_by",
+            "moderated_at",
+            "updated_at",
+        ]
     )
-    audit_record(actor=user, conversation=statement.conversation, action=f"statement.{state}",
-                 target=f"statement:{statement.pk}", details={"reason": statement.moderation_reason})
+    audit_record(
+        actor=user,
+        conversation=statement.conversation,
+        action=f"statement.{state}",
+        target=f"statement:{statement.pk}",
+        details={"reason": statement.moderation_reason},
+    )
     _broadcast_statement(statement)
     return statement
 
@@ -243,8 +262,13 @@ def conversation_update(
     for field, value in data.items():
         setattr(conversation, field, value)
     conversation.save(update_fields=[*data.keys(), "updated_at"])
-    audit_record(actor=user, conversation=conversation, action="conversation.update",
-                 target=conversation.slug, details={k: data[k] for k in data if k != "description"})
+    audit_record(
+        actor=user,
+        conversation=conversation,
+        action="conversation.update",
+        target=conversation.slug,
+        details={k: data[k] for k in data if k != "description"},
+    )
     realtime.broadcast(conversation.pk, "conversation", {"is_open": conversation.is_open})
     return conversation
 
@@ -312,7 +336,9 @@ def _voteable_statement(conversation: Conversation, statement_id: Any) -> Statem
     if statement is None:
         raise NotFoundError(f"Statement {statement_id} does not exist in this conversation.")
     if statement.moderation != Statement.Moderation.ACCEPTED:
-        raise ConflictError(f"Statement {statement_id} is {statement.moderation}; it takes no votes.")
+        raise ConflictError(
+            f"Statement {statement_id} is {statement.moderation}; it takes no votes."
+        )
     return statement
 
 
@@ -324,7 +350,9 @@ def _vote_upsert(participant: Participant, statement: Statement, value: int) -> 
     """
     try:
         with transaction.atomic():
-            return Vote.objects.create(participant=participant, statement=statement, value=value), True
+            return Vote.objects.create(
+                participant=participant, statement=statement, value=value
+            ), True
     except IntegrityError:
         vote = Vote.objects.select_for_update().get(participant=participant, statement=statement)
     if vote.value == value:
@@ -384,7 +412,9 @@ def demographics_set(
     participant.demographics_consent_at = timezone.now()
     participant.save(update_fields=["demographics_consent_at"])
     DemographicAnswer.objects.filter(participant=participant).delete()
-    rows = [DemographicAnswer(participant=participant, question=k, answer=v) for k, v in answers.items()]
+    rows = [
+        DemographicAnswer(participant=participant, question=k, answer=v) for k, v in answers.items()
+    ]
     return DemographicAnswer.objects.bulk_create(rows)
 
 
@@ -401,5 +431,9 @@ def demographics_revoke(*, participant: Participant) -> int:
 def moderators_add(*, conversation: Conversation, users: Iterable[Any], actor: Any = None) -> None:
     users = list(users)
     conversation.moderators.add(*users)
-    audit_record(actor=actor, conversation=conversation, action="moderators.add",
-                 details={"users": [u.username for u in users]})
+    audit_record(
+        actor=actor,
+        conversation=conversation,
+        action="moderators.add",
+        details={"users": [u.username for u in users]},
+    )

@@ -15,7 +15,9 @@ TASKS_BY_KIND = {
 def job_requeue(job: Job) -> None:
     path = TASKS_BY_KIND.get(job.kind)
     if path is None:
-        Job.objects.filter(pk=job.pk).update(status=Job.Status.FAILED, error=f"Unknown job kind {job.kind}")
+        Job.objects.filter(pk=job.pk).update(
+            status=Job.Status.FAILED, error=f"Unknown job kind {job.kind}"
+        )
         return
     result = import_string(path).enqueue(job.pk)
     Job.objects.filter(pk=job.pk).update(task_id=str(result.id))

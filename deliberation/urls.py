@@ -4,15 +4,29 @@ from deliberation import apis
 
 urlpatterns = [
     path("conversations/", apis.ConversationListApi.as_view(), name="conversation-list"),
-    path("conversations/<slug:slug>/", apis.ConversationDetailApi.as_view(), name="conversation-detail"),
-    path("conversations/<slug:slug>/stats/", apis.ConversationStatsApi.as_view(), name="conversation-stats"),
-    path("conversations/<slug:slug>/statements/", apis.StatementListApi.as_view(), name="statement-list"),
+    path(
+        "conversations/<slug:slug>/",
+        apis.ConversationDetailApi.as_view(),
+        name="conversation-detail",
+    ),
+    path(
+        "conversations/<slug:slug>/stats/",
+        apis.ConversationStatsApi.as_view(),
+        name="conversation-stats",
+    ),
+    path(
+        "conversations/<slug:slug>/statements/",
+        apis.StatementListApi.as_view(),
+        name="statement-list",
+    ),
     path(
         "conversations/<slug:slug>/statements/<int:statement_id>/moderate/",
         apis.StatementModerateApi.as_view(),
         name="statement-moderate",
     ),
-    path("conversations/<slug:slug>/participants/", apis.JoinApi.as_view(), name="participant-join"),
+    path(
+        "conversations/<slug:slug>/participants/", apis.JoinApi.as_view(), name="participant-join"
+    ),
     path("conversations/<slug:slug>/me/", apis.MeApi.as_view(), name="participant-me"),
     path(
         "conversations/<slug:slug>/me/demographics/",

@@ -31,8 +31,13 @@ def _conversation(slug: str) -> Conversation:
     return get_object_or_404(Conversation, slug=slug)
 
 
-def _page(request: HttpRequest, template: str, conversation: Conversation | None,
-          page_strings: dict[str, Any], **extra: Any) -> HttpResponse:
+def _page(
+    request: HttpRequest,
+    template: str,
+    conversation: Conversation | None,
+    page_strings: dict[str, Any],
+    **extra: Any,
+) -> HttpResponse:
     """Render a page with its JS string catalog and the config its script reads."""
     config = {"slug": conversation.slug if conversation else None, **extra.pop("config", {})}
     context = {
@@ -67,8 +72,9 @@ def participate(request: HttpRequest, slug: str) -> HttpResponse:
     """The participant page: joining happens from the script, so a link is all one needs."""
     conversation = _conversation(slug)
     config = {"questions": conversation.demographic_questions, "is_open": conversation.is_open}
-    return _page(request, "frontend/participate.html", conversation, strings.participant(),
-                 config=config)
+    return _page(
+        request, "frontend/participate.html", conversation, strings.participant(), config=config
+    )
 
 
 @login_required
@@ -77,8 +83,9 @@ def moderate(request: HttpRequest, slug: str) -> HttpResponse:
     if not roles.is_moderator(request.user, conversation):
         raise PermissionDenied
     config = {"is_open": conversation.is_open}
-    return _page(request, "frontend/moderate.html", conversation, strings.moderator(),
-                 config=config)
+    return _page(
+        request, "frontend/moderate.html", conversation, strings.moderator(), config=config
+    )
 
 
 @login_required
@@ -137,12 +144,18 @@ def export_snapshot(request: HttpRequest, slug: str) -> HttpResponse:
     if snapshot is None:
         return HttpResponse(status=404, content="No consensus snapshot yet.")
     body = {
-        "conversation": conversation.slug, "id": snapshot.pk,
-        "created_at": snapshot.created_at.isoformat(), "k": snapshot.k,
-        "n_participants": snapshot.n_participants, "n_votes": snapshot.n_votes,
-        "duration_s": snapshot.duration_s, "result": snapshot.result,
+        "conversation": conversation.slug,
+        "id": snapshot.pk,
+        "created_at": snapshot.created_at.isoformat(),
+        "k": snapshot.k,
+        "n_participants": snapshot.n_participants,
+        "n_votes": snapshot.n_votes,
+        "duration_s": snapshot.duration_s,
+        "result": snapshot.result,
     }
-    response = HttpResponse(json.dumps(body, ensure_ascii=False, indent=1),
-                            content_type="application/json; charset=utf-8")
+    response = HttpResponse(
+        json.dumps(body, ensure_ascii=False, indent=1),
+        content_type="application/json; charset=utf-8",
+    )
     response["Content-Disposition"] = f'attachment; filename="{conversation.slug}-snapshot.json"'
     return response

@@ -17,6 +17,7 @@ class UserFactory(factory.django.DjangoModelFactory):
         skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
+
     @factory.post_generation
     def password(self, create, extracted, **kwargs):  # type: ignore[no-untyped-def]
         self.set_password(extracted or "pw-for-tests")

@@ -14,7 +14,9 @@ pytestmark = pytest.mark.django_db
 
 def _joined(conversation) -> APIClient:  # type: ignore[no-untyped-def]
     client = APIClient()
-    assert client.post(f"/api/v1/conversations/{conversation.slug}/participants/").status_code == 201
+    assert (
+        client.post(f"/api/v1/conversations/{conversation.slug}/participants/").status_code == 201
+    )
     return client
 
 
@@ -23,8 +25,10 @@ def test_votes_past_the_per_participant_limit_get_429_with_retry_after(conversat
     statements = [StatementFactory(conversation=conversation) for _ in range(5)]
     client = _joined(conversation)
     url = f"/api/v1/conversations/{conversation.slug}/votes/"
-    codes = [client.post(url, {"statement_id": s.pk, "value": 1}, format="json").status_code
-             for s in statements]
+    codes = [
+        client.post(url, {"statement_id": s.pk, "value": 1}, format="json").status_code
+        for s in statements
+    ]
     assert codes == [200, 200, 200, 429, 429]
     refused = client.post(url, {"statement_id": statements[4].pk, "value": 1}, format="json")
     assert 1 <= int(refused["Retry-After"]) <= 61
@@ -36,8 +40,10 @@ def test_statement_submissions_are_limited_per_participant(conversation, setting
     settings.CONCORD_RATE_LIMITS = {"statement_participant": (2, 60)}
     client = _joined(conversation)
     url = f"/api/v1/conversations/{conversation.slug}/statements/"
-    codes = [client.post(url, {"text": f"My own statement {i}"}, format="json").status_code
-             for i in range(3)]
+    codes = [
+        client.post(url, {"text": f"My own statement {i}"}, format="json").status_code
+        for i in range(3)
+    ]
     assert codes == [201, 201, 429]
 
 
@@ -57,8 +63,12 @@ def test_rejoining_with_the_same_session_is_not_counted(conversation, settings):
 
 
 def test_moderator_actions_are_audited(conversation, moderator):
-    statement = services.statement_seed(conversation=conversation, text="Be honest.", user=moderator)
-    services.statement_moderate(statement=statement, state="rejected", reason="off topic", user=moderator)
+    statement = services.statement_seed(
+        conversation=conversation, text="Be honest.", user=moderator
+    )
+    services.statement_moderate(
+        statement=statement, state="rejected", reason="off topic", user=moderator
+    )
     services.conversation_update(conversation=conversation, data={"is_open": False}, user=moderator)
     actions = list(AuditEvent.objects.order_by("id").values_list("action", "actor__username"))
     assert actions == [

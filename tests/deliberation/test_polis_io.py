@@ -55,11 +55,19 @@ def test_moderated_out_comments_become_rejected_statements():
 def test_reimport_is_idempotent():
     folder = str(POLIS_DIR / "15-per-hour-seattle")
     call_command("import_polis", folder, slug="seattle")
-    counts = (Statement.objects.count(), Participant.objects.count(), Vote.objects.count(),
-              VoteEvent.objects.count())
+    counts = (
+        Statement.objects.count(),
+        Participant.objects.count(),
+        Vote.objects.count(),
+        VoteEvent.objects.count(),
+    )
     call_command("import_polis", folder, slug="seattle")
-    assert counts == (Statement.objects.count(), Participant.objects.count(), Vote.objects.count(),
-                      VoteEvent.objects.count())
+    assert counts == (
+        Statement.objects.count(),
+        Participant.objects.count(),
+        Vote.objects.count(),
+        VoteEvent.objects.count(),
+    )
     assert Conversation.objects.filter(slug="seattle").count() == 1
 
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from deliberation import services
-from deliberation.errors import ApplicationError, ConflictError, ConversationClosedError, NotFoundError
+from deliberation.errors import (
+    ApplicationError,
+    ConflictError,
+    ConversationClosedError,
+    NotFoundError,
+)
 from deliberation.models import Statement, Vote, VoteEvent
 from tests.factories import StatementFactory
 
@@ -34,7 +39,11 @@ def test_a_changed_vote_keeps_its_history(participant, statement):
     for value in (1, -1, 0):
         services.vote_cast(participant=participant, statement_id=statement.pk, value=value)
     assert Vote.objects.get(statement=statement).value == 0
-    assert list(VoteEvent.objects.filter(statement=statement).values_list("value", flat=True)) == [1, -1, 0]
+    assert list(VoteEvent.objects.filter(statement=statement).values_list("value", flat=True)) == [
+        1,
+        -1,
+        0,
+    ]
 
 
 @pytest.mark.parametrize("value", [2, -2, "1", 1.0, True, None, [1]])
@@ -70,7 +79,9 @@ def test_it_rejects_votes_in_closed_conversations(participant, statement, conver
     assert not Vote.objects.exists()
 
 
-def test_a_vote_asks_for_a_debounced_recompute(participant, statement, django_capture_on_commit_callbacks):
+def test_a_vote_asks_for_a_debounced_recompute(
+    participant, statement, django_capture_on_commit_callbacks
+):
     from deliberation.models import Job
 
     with django_capture_on_commit_callbacks(execute=True):

@@ -32,8 +32,11 @@ class Command(BaseCommand):
             raise CommandError(f"No conversation with slug {options['slug']!r}.")
         config = {
             key: options[opt]
-            for key, opt in (("projection", "projection"), ("cluster_on", "cluster_on"),
-                             ("pass_handling", "pass_handling"))
+            for key, opt in (
+                ("projection", "projection"),
+                ("cluster_on", "cluster_on"),
+                ("pass_handling", "pass_handling"),
+            )
             if options[opt]
         }
         try:

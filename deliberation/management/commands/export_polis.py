@@ -11,7 +11,9 @@ from deliberation.polis_io import polis_export
 
 
 class Command(BaseCommand):
-    help = "Write a conversation as a Polis export (comments.csv, votes.csv, participants-votes.csv)."
+    help = (
+        "Write a conversation as a Polis export (comments.csv, votes.csv, participants-votes.csv)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("slug")
@@ -22,8 +24,5 @@ class Command(BaseCommand):
             summary = polis_export(slug=options["slug"], folder=options["folder"])
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
-        self.stdout.write(
-            "Exported {statements} statements and {vote_events} vote events of {conversation}".format(
-                **summary
-            )
-        )
+        template = "Exported {statements} statements and {vote_events} vote events of {conversation}"
+        self.stdout.write(template.format(**summary))

@@ -20,7 +20,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            summary = polis_import(folder=options["folder"], slug=options["slug"], topic=options["topic"])
+            summary = polis_import(
+                folder=options["folder"], slug=options["slug"], topic=options["topic"]
+            )
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
         self.stdout.write(

@@ -14,6 +14,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         summary = demo_summary(demo_load())
-        self.stdout.write(f"Demo conversation '{summary['slug']}' with {summary['statements']} statements.")
+        self.stdout.write(
+            f"Demo conversation '{summary['slug']}' with {summary['statements']} statements."
+        )
         for username, password in summary["logins"]:
             self.stdout.write(f"  login: {username} / {password}")

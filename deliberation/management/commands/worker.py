@@ -21,7 +21,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--shared", action="store_true",
+            "--shared",
+            action="store_true",
             help="Other workers may be running: only recover jobs with a stale heartbeat.",
         )
         parser.add_argument("--batch", action="store_true", help="Exit when the queue is empty.")

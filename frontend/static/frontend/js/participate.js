@@ -1,0 +1,260 @@
+/* Participant page: join by link, vote one card at a time, add statements, watch the map move.
+ *
+ * Keyboard: a / d / p vote; the arrow keys press the button on that side of the screen (so in
+ * right-to-left languages ArrowRight is "disagree"), ArrowDown passes. Every vote goes through
+ * the HTTP API (the one write path); the websocket only tells us when to re-read.
+ */
+(function () {
+  "use strict";
+  const C = window.Concord;
+  const M = window.ConcordMap;
+  const base = "/api/v1/conversations/" + encodeURIComponent(C.config.slug) + "/";
+  const state = { me: null, current: null, busy: false, snapshot: null, projection: "pca", texts: {}, isOpen: C.config.is_open };
+  const $ = function (id) { return document.getElementById(id); };
+
+  function showError(node, error) {
+    C.text(node, C.t("error", { message: error.message }));
+    node.classList.add("error");
+  }
+
+  // --- progress and the card ----------------------------------------------------------------
+
+  function showProgress(voted, total) {
+    C.text($("progress"), C.t("progress", { voted: voted, total: total }));
+    C.text($("progress-text"), C.t("progress_label", { voted: voted, total: total }));
+    $("progress-bar").max = Math.max(total, 1);
+    $("progress-bar").value = voted;
+  }
+
+  function setButtons(enabled) {
+    document.querySelectorAll("#vote-buttons button").forEach(function (b) { b.disabled = !enabled; });
+  }
+
+  function showCard(statement) {
+    state.current = statement;
+    const node = $("statement-text");
+    if (statement) {
+      state.texts[statement.id] = statement.text;
+      C.text(node, statement.text);
+      node.setAttribute("data-statement-id", statement.id);
+    } else {
+      C.text(node, state.isOpen ? C.t("done") : C.t("closed"));
+      node.removeAttribute("data-statement-id");
+    }
+    $("card").classList.toggle("done", !statement);
+    setButtons(Boolean(statement) && state.isOpen);
+  }
+
+  async function refreshMe() {
+    const me = (await C.api("GET", base + "me/")).data;
+    state.me = me;
+    showProgress(me.voted, me.total);
+    return me;
+  }
+
+  async function loadNext() {
+    const response = await C.api("GET", base + "next/");
+    showCard(response.status === 204 ? null : response.data);
+  }
+
+  // --- voting ---------------------------------------------------------------------------------
+
+  const VOTE_STATUS = { "1": "voted_agree", "-1": "voted_disagree", "0": "voted_pass" };
+
+  async function vote(value) {
+    if (!state.current || state.busy || !state.isOpen) return;
+    state.busy = true;
+    setButtons(false);
+    try {
+      await C.api("POST", base + "votes/", { statement_id: state.current.id, value: value });
+      C.text($("vote-status"), C.t(VOTE_STATUS[String(value)]));
+      await Promise.all([loadNext(), refreshMe()]);
+      $("statement-text").focus({ preventScroll: true });
+    } catch (error) {
+      showError($("vote-status"), error);
+      setButtons(true);
+    } finally {
+      state.busy = false;
+    }
+  }
+
+  function keyToVote(event) {
+    const rtl = document.documentElement.dir === "rtl";
+    const key = event.key;
+    if (key === "a" || key === "A") return 1;
+    if (key === "d" || key === "D") return -1;
+    if (key === "p" || key === "P" || key === "ArrowDown") return 0;
+    if (key === "ArrowRight") return rtl ? -1 : 1;
+    if (key === "ArrowLeft") return rtl ? 1 : -1;
+    return null;
+  }
+
+  function onKey(event) {
+    if (event.altKey || event.ctrlKey || event.metaKey) return;
+    const target = event.target;
+    if (target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName))) return;
+    const value = keyToVote(event);
+    if (value === null || !state.current) return;
+    event.preventDefault();
+    vote(value);
+  }
+
+  // --- submitting a statement -----------------------------------------------------------------
+
+  async function submitStatement(event) {
+    event.preventDefault();
+    const field = $("submit-text");
+    const status = $("submit-status");
+    status.classList.remove("error");
+    if (!field.value.trim()) { C.text(status, C.t("empty_statement")); return; }
+    try {
+      const created = (await C.api("POST", base + "statements/", { text: field.value, language: document.documentElement.lang })).data;
+      C.text(status, created.moderation === "accepted" ? C.t("submitted_accepted") : C.t("submitted_pending"));
+      field.value = "";
+    } catch (error) {
+      showError(status, error);
+    }
+  }
+
+  // --- the map and what the groups stand for --------------------------------------------------
+
+  async function loadTexts() {
+    const statements = await C.apiAll(base + "statements/?limit=500");
+    statements.forEach(function (s) { state.texts[s.id] = s.text; });
+  }
+
+  function textOf(id) {
+    return state.texts[id] !== undefined ? state.texts[id] : "#" + id;
+  }
+
+  function statementItem(id, detail) {
+    return C.el("li", {}, [C.statementNode("span", textOf(id)), detail ? C.el("span", { class: "muted small" }, [" (" + detail + ")"]) : null]);
+  }
+
+  /** Top statements every group agrees with: MEA first (as Polis' group-aware consensus), then GIC. */
+  function commonGround(result) {
+    const listed = ((result.consensus || {}).agree || []).map(C.statementId);
+    const scored = (result.statements || []).slice().filter(function (s) { return typeof s.mea === "number" || typeof s.gic === "number"; });
+    scored.sort(function (a, b) { return (b.mea || 0) - (a.mea || 0) || (b.gic || 0) - (a.gic || 0); });
+    const ids = scored.slice(0, 3).map(function (s) { return s.id; });
+    listed.forEach(function (id) { if (ids.indexOf(id) < 0 && ids.length < 5) ids.push(id); });
+    return ids;
+  }
+
+  function showInsights(result) {
+    const group = state.me ? M.groupOf(result, state.me.id) : null;
+    C.text($("your-group"), group ? C.t("your_group", { name: group.letter }) : C.t("no_group"));
+    const stands = C.clear($("group-stands"));
+    ((group && group.repness) || []).slice(0, 5).forEach(function (item) {
+      stands.appendChild(statementItem(C.statementId(item), M.stanceText(item)));
+    });
+    if (!stands.firstChild) stands.appendChild(C.el("li", { class: "muted" }, [C.t("nothing_yet")]));
+    const common = C.clear($("common-ground"));
+    commonGround(result).forEach(function (id) { common.appendChild(statementItem(id)); });
+    if (!common.firstChild) common.appendChild(C.el("li", { class: "muted" }, [C.t("nothing_yet")]));
+  }
+
+  function drawMap() {
+    const result = state.snapshot.result || {};
+    M.render($("opinion-map"), result, { me: state.me ? state.me.id : null, projection: state.projection });
+    M.fillGroupsTable($("groups-table"), result, textOf, state.me ? state.me.id : null);
+    showInsights(result);
+  }
+
+  async function loadSnapshot() {
+    try {
+      state.snapshot = (await C.api("GET", base + "consensus/")).data;
+    } catch (error) {
+      if (error.status !== 404) throw error;
+      C.text($("map-status"), C.t("no_snapshot"));
+      return;
+    }
+    await loadTexts();
+    C.text($("map-status"), C.t("map_label", { participants: state.snapshot.n_participants, groups: (state.snapshot.result.groups || []).length }));
+    M.bindToggle($("projection-toggle"), state.snapshot.result, function (projection) { state.projection = projection; drawMap(); });
+    drawMap();
+  }
+
+  // --- demographics ---------------------------------------------------------------------------
+
+  async function saveDemographics(event) {
+    event.preventDefault();
+    const status = $("demo-status");
+    status.classList.remove("error");
+    if (!$("demo-consent").checked) { C.text(status, C.t("consent_needed")); return; }
+    const answers = {};
+    (C.config.questions || []).forEach(function (q) {
+      const value = $("demo-" + q.key).value;
+      if (value) answers[q.key] = value;
+    });
+    try {
+      await C.api("PUT", base + "me/demographics/", { consent: true, answers: answers });
+      C.text(status, C.t("demographics_saved"));
+    } catch (error) { showError(status, error); }
+  }
+
+  async function revokeDemographics() {
+    const status = $("demo-status");
+    try {
+      const data = (await C.api("DELETE", base + "me/demographics/")).data;
+      $("demographics-form").reset();
+      C.text(status, C.t("demographics_revoked", { n: data.deleted }));
+    } catch (error) { showError(status, error); }
+  }
+
+  // --- live updates ---------------------------------------------------------------------------
+
+  const refreshProgress = C.throttle(function () {
+    refreshMe().then(function () { if (!state.current) return loadNext(); }).catch(function () {});
+  }, 800);
+  const refreshSnapshot = C.throttle(function () { loadSnapshot().catch(function () {}); }, 500);
+
+  function onEvent(event, payload) {
+    if (event === "statement") {
+      if (payload.id) state.texts[payload.id] = payload.text;
+      refreshProgress();
+      if (!state.current) C.text($("live-status"), C.t("new_statement"));
+    } else if (event === "snapshot") {
+      refreshSnapshot();
+    } else if (event === "conversation") {
+      state.isOpen = payload.is_open !== false;
+      $("closed-banner").hidden = state.isOpen;
+      showCard(state.current);
+    }
+  }
+
+  function onLive(up) {
+    C.text($("live-status"), up ? C.t("online") : C.t("offline"));
+  }
+
+  // --- start ----------------------------------------------------------------------------------
+
+  function bind() {
+    document.addEventListener("keydown", onKey);
+    document.querySelectorAll("#vote-buttons button").forEach(function (button) {
+      button.addEventListener("click", function () { vote(Number(button.getAttribute("data-vote"))); });
+    });
+    if ($("submit-form")) $("submit-form").addEventListener("submit", submitStatement);
+    if ($("demographics-form")) {
+      $("demographics-form").addEventListener("submit", saveDemographics);
+      $("demo-revoke").addEventListener("click", revokeDemographics);
+    }
+  }
+
+  async function start() {
+    bind();
+    try {
+      const joined = (await C.api("POST", base + "participants/", {})).data;
+      state.me = joined;
+      showProgress(joined.voted, joined.total);
+      if ($("demo-consent")) $("demo-consent").checked = Boolean(joined.demographics_consent);
+      await loadNext();
+    } catch (error) {
+      showError($("vote-status"), error);
+    }
+    C.connect(C.config.slug, onEvent, onLive);
+    loadSnapshot().catch(function (error) { showError($("map-status"), error); });
+  }
+
+  start();
+})();

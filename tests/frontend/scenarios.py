@@ -1,0 +1,110 @@
+"""Data set-ups for the browser tests, run inside the ASGI server process (see asgi_app.py).
+
+Each scenario goes through the same services the API uses, so seeded statements and computed
+snapshots are broadcast to the open pages. They take and return plain JSON values.
+"""
+
+from __future__ import annotations
+
+import random
+import warnings
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from deliberation import realtime, services
+from deliberation.models import Conversation
+from deliberation.polis_io import polis_import
+
+__all__ = [
+    "conversation_create", "user_create", "crowd_vote", "snapshot_build", "polis_load",
+    "statement_submit_anonymously", "statement_seed",
+]
+
+
+def conversation_create(*, slug: str, topic: str, statements: list[str], **fields: Any) -> dict[str, Any]:
+    """A conversation with accepted seed statements, in the given order."""
+    conversation = services.conversation_create(user=None, slug=slug, topic=topic, **fields)
+    ids = [services.statement_seed(conversation=conversation, text=text).pk for text in statements]
+    return {"id": conversation.pk, "statement_ids": ids}
+
+
+def user_create(*, username: str, password: str, groups: list[str] | None = None,
+                moderates: str | None = None) -> dict[str, Any]:
+    """A login with the given global groups, optionally moderating one conversation."""
+    user, _ = get_user_model().objects.get_or_create(username=username)
+    user.set_password(password)
+    user.save()
+    for name in groups or []:
+        user.groups.add(Group.objects.get_or_create(name=name)[0])
+    if moderates:
+        Conversation.objects.get(slug=moderates).moderators.add(user)
+    return {"id": user.pk}
+
+
+def crowd_vote(*, slug: str, n: int = 16, seed: int = 7) -> dict[str, Any]:
+    """n anonymous participants in two camps: camp A agrees with even statements, camp B odd."""
+    conversation = Conversation.objects.get(slug=slug)
+    statements = list(conversation.statements.filter(moderation="accepted").order_by("id"))
+    rng = random.Random(seed)
+    for i in range(n):
+        participant = services.participant_join(conversation=conversation)
+        for j, statement in enumerate(statements):
+            likes = (j % 2 == 0) == (i % 2 == 0) or j == 0  # statement 0 is common ground
+            value = 1 if likes else -1
+            if rng.random() < 0.15:
+                value = 0
+            services.vote_cast(participant=participant, statement_id=statement.pk, value=value)
+    return {"participants": n}
+
+
+def _fallback_snapshot(conversation: Conversation) -> Any:
+    from consensus.models import Snapshot
+    from tests.frontend.snapshot_fallback import snapshot_result_from_votes
+
+    result = snapshot_result_from_votes(conversation.pk)
+    meta = result["meta"]
+    return Snapshot.objects.create(
+        conversation=conversation, result=result, k=meta.get("k", 0),
+        n_participants=meta.get("n_participants", 0), n_statements=meta.get("n_statements", 0),
+        n_votes=meta.get("n_votes", 0),
+    )
+
+
+def snapshot_build(*, slug: str) -> dict[str, Any]:
+    """The real snapshot_compute when the consensus layer can run; the stand-in otherwise.
+
+    Either way a "snapshot" event is pushed, as the consensus worker does after saving one.
+    """
+    conversation = Conversation.objects.get(slug=slug)
+    source = "consensus.services.snapshot_compute"
+    try:
+        from consensus.services import snapshot_compute
+
+        snapshot = snapshot_compute(conversation_id=conversation.pk)
+    except Exception as exc:  # noqa: BLE001 - the consensus layer is being written in parallel
+        warnings.warn(f"snapshot_compute unavailable ({exc!r}); using the test stand-in", stacklevel=1)
+        snapshot = _fallback_snapshot(conversation)
+        source = "tests.frontend.snapshot_fallback"
+    realtime.broadcast_now(conversation.pk, "snapshot", {"id": snapshot.pk})
+    return {"id": snapshot.pk, "source": source, "k": snapshot.k}
+
+
+def polis_load(*, folder: str, slug: str) -> dict[str, Any]:
+    """What `manage.py import_polis <folder> --slug <slug>` does."""
+    return polis_import(folder=folder, slug=slug)
+
+
+def statement_submit_anonymously(*, slug: str, text: str) -> dict[str, Any]:
+    """A new anonymous participant submits a statement (pending under strict moderation)."""
+    participant = services.participant_join(conversation=Conversation.objects.get(slug=slug))
+    statement = services.statement_submit(participant=participant, text=text)
+    return {"id": statement.pk, "moderation": statement.moderation}
+
+
+def statement_seed(*, slug: str, text: str) -> dict[str, Any]:
+    statement = services.statement_seed(conversation=Conversation.objects.get(slug=slug), text=text)
+    return {"id": statement.pk}
+
+
