@@ -9,7 +9,9 @@ from django.utils.translation import gettext_lazy as _
 class ConversationNewForm(forms.Form):
     topic = forms.CharField(label=_("Topic"), max_length=300)
     slug = forms.SlugField(
-        label=_("Link name"), max_length=80, required=False,
+        label=_("Link name"),
+        max_length=80,
+        required=False,
         help_text=_("Letters, digits and hyphens; left empty, it is made from the topic."),
     )
     description = forms.CharField(label=_("Description"), widget=forms.Textarea, required=False)

@@ -43,7 +43,9 @@ def participant() -> dict[str, object]:
         **_MAP,
         "progress": _("{voted} of {total}"),
         "progress_label": _("You have voted on {voted} of {total} statements"),
-        "done": _("You have voted on every statement. New ones will appear here as people add them."),
+        "done": _(
+            "You have voted on every statement. New ones will appear here as people add them."
+        ),
         "closed": _("This conversation is closed; it takes no more votes."),
         "loading": _("Loading…"),
         "voted_agree": _("Recorded: agree"),
@@ -91,7 +93,9 @@ def report() -> dict[str, object]:
     return {
         **_COMMON,
         **_MAP,
-        "snapshot_meta": _("{participants} participants, {votes} votes, {groups} groups; computed {when}"),
+        "snapshot_meta": _(
+            "{participants} participants, {votes} votes, {groups} groups; computed {when}"
+        ),
         "gic": _("Group-informed consensus (GIC)"),
         "mea": _("Mutual agreement (MEA)"),
         "bridging": _("Bridging"),

@@ -127,3 +127,43 @@ def source() -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("model-cache")
+
+
+@pytest.fixture(scope="session")
+def tiny_path(model_cache: Path) -> Path:
+    """The tiny random Llama, built once per session into a temporary cache."""
+    from alignment.modeling import resolve_model_path
+
+    return resolve_model_path("tiny", cache_dir=model_cache)
+
+
+@pytest.fixture(scope="session")
+def tiny(tiny_path: Path) -> tuple[Any, Any]:
+    """(model, tokenizer) of the tiny model, on CPU."""
+    from alignment.modeling import load_from_path, load_tokenizer
+
+    return load_from_path(tiny_path, device="cpu"), load_tokenizer(tiny_path)
+
+
+@pytest.fixture(scope="session")
+def constitution() -> Any:
+    from alignment.constitution import build_constitution
+
+    return build_constitution(make_consensus_result(), source=SOURCE,
+                              created_at="2026-01-01T00:00:00+00:00")
+
+
+FAST_GENERATION = {"max_new_tokens": 8, "batch_size": 4}
+
+
+@pytest.fixture(scope="session")
+def cai_file(tmp_path_factory: pytest.TempPathFactory, tiny: tuple[Any, Any],
+             constitution: Any) -> Path:
+    """CAI records for 8 training prompts, generated once by the tiny model."""
+    from alignment.cai_data import fixture_prompts, generate_cai, load_prompts
+    from alignment.config import GenerationSettings
+
+    path = tmp_path_factory.mktemp("cai") / "cai.jsonl"
+    generate_cai(*tiny, constitution, load_prompts(fixture_prompts("train"), limit=8), path,
+                 settings=GenerationSettings(**FAST_GENERATION), model_name="tiny")
+    return path

@@ -22,42 +22,45 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-ROLES = ("anonymous", "participant", "other_participant", "moderator", "other_moderator",
-         "researcher", "admin")
+ROLES = (
+    "anonymous", "participant", "other_participant", "moderator", "other_moderator",
+    "researcher", "admin",
+)  # fmt: skip
 
 C = "/api/v1/conversations/{slug}/"
 QUESTIONS = [{"key": "age", "choices": ["18-29", "30+"]}]
+ACCEPT = {"state": "accepted"}
+ANSWERS = {"consent": True, "answers": {"age": "30+"}}
+VOTE = {"statement_id": "{accepted}", "value": 1}
 
-# (method, path, body) -> expected status per role, in ROLES order.
+# (method, path, body, expected status per role in ROLES order)
 #            anon  ptpt  other  mod  o-mod  res  admin
-TABLE = {
-    ("get", "/api/v1/conversations/", None): (200, 200, 200, 200, 200, 200, 200),
-    ("post", "/api/v1/conversations/", {"topic": "New one"}): (403, 403, 403, 201, 201, 403, 201),
-    ("get", C, None): (200, 200, 200, 200, 200, 200, 200),
-    ("patch", C, {"is_open": False}): (403, 403, 403, 200, 403, 403, 200),
-    ("get", C + "stats/", None): (403, 403, 403, 200, 403, 200, 200),
-    ("get", C + "statements/", None): (200, 200, 200, 200, 200, 200, 200),
-    ("post", C + "statements/", {"text": "A fresh idea."}): (403, 201, 403, 201, 403, 403, 201),
-    ("post", C + "statements/{pending}/moderate/", {"state": "accepted"}):
-        (403, 403, 403, 200, 403, 403, 200),
-    ("post", C + "participants/", None): (201, 201, 403, 201, 201, 201, 201),
-    ("get", C + "me/", None): (403, 200, 403, 403, 403, 403, 403),
-    ("put", C + "me/demographics/", {"consent": True, "answers": {"age": "30+"}}):
-        (403, 200, 403, 403, 403, 403, 403),
-    ("delete", C + "me/demographics/", None): (403, 200, 403, 403, 403, 403, 403),
-    ("get", C + "next/", None): (403, 200, 403, 403, 403, 403, 403),
-    ("get", C + "votes/", None): (403, 403, 403, 200, 403, 200, 200),
-    ("post", C + "votes/", {"statement_id": "{accepted}", "value": 1}):
-        (403, 200, 403, 403, 403, 403, 403),
-    ("get", "/api/v1/jobs/", None): (200, 200, 200, 200, 200, 200, 200),
-    ("get", "/api/v1/jobs/{job}/", None): (404, 404, 404, 200, 404, 200, 200),
-    ("get", C + "consensus/", None): (200, 200, 200, 200, 200, 200, 200),
-    ("post", C + "consensus/recompute/", None): (403, 403, 403, 202, 403, 202, 202),
-}
+TABLE = [
+    ("get", "/api/v1/conversations/", None, (200, 200, 200, 200, 200, 200, 200)),
+    ("post", "/api/v1/conversations/", {"topic": "New one"}, (403, 403, 403, 201, 201, 403, 201)),
+    ("get", C, None, (200, 200, 200, 200, 200, 200, 200)),
+    ("patch", C, {"is_open": False}, (403, 403, 403, 200, 403, 403, 200)),
+    ("get", C + "stats/", None, (403, 403, 403, 200, 403, 200, 200)),
+    ("get", C + "statements/", None, (200, 200, 200, 200, 200, 200, 200)),
+    ("post", C + "statements/", {"text": "A fresh idea."}, (403, 201, 403, 201, 403, 403, 201)),
+    ("post", C + "statements/{pending}/moderate/", ACCEPT, (403, 403, 403, 200, 403, 403, 200)),
+    ("post", C + "participants/", None, (201, 201, 403, 201, 201, 201, 201)),
+    ("get", C + "me/", None, (403, 200, 403, 403, 403, 403, 403)),
+    ("put", C + "me/demographics/", ANSWERS, (403, 200, 403, 403, 403, 403, 403)),
+    ("delete", C + "me/demographics/", None, (403, 200, 403, 403, 403, 403, 403)),
+    ("get", C + "next/", None, (403, 200, 403, 403, 403, 403, 403)),
+    ("get", C + "votes/", None, (403, 403, 403, 200, 403, 200, 200)),
+    ("post", C + "votes/", VOTE, (403, 200, 403, 403, 403, 403, 403)),
+    ("get", C + "audit/", None, (403, 403, 403, 200, 403, 200, 200)),
+    ("get", "/api/v1/jobs/", None, (200, 200, 200, 200, 200, 200, 200)),
+    ("get", "/api/v1/jobs/{job}/", None, (404, 404, 404, 200, 404, 200, 200)),
+    ("get", C + "consensus/", None, (200, 200, 200, 200, 200, 200, 200)),
+    ("post", C + "consensus/recompute/", None, (403, 403, 403, 202, 403, 202, 202)),
+]  # fmt: skip
 
 CASES = [
     pytest.param(method, path, body, role, expected, id=f"{method} {path} as {role}")
-    for (method, path, body), statuses in TABLE.items()
+    for method, path, body, statuses in TABLE
     for role, expected in zip(ROLES, statuses, strict=True)
 ]
 
@@ -118,14 +121,16 @@ def test_the_table_covers_every_routed_endpoint():
     from django.urls import get_resolver
 
     routed = {
-        str(p.pattern) for p in get_resolver("consensus.urls").url_patterns
-    } | {str(p.pattern) for p in get_resolver("deliberation.urls").url_patterns}
+        str(p.pattern)
+        for urls in ("deliberation.urls", "consensus.urls")
+        for p in get_resolver(urls).url_patterns
+    }
     tabled = {
         path.removeprefix("/api/v1/")
         .replace("{slug}", "<slug:slug>")
         .replace("{pending}", "<int:statement_id>")
         .replace("{job}", "<int:job_id>")
-        for _, path, _ in TABLE
+        for _, path, _, _ in TABLE
     }
     assert routed == tabled
 

@@ -37,7 +37,7 @@ async def _respond(send: Any, status: int, payload: Any) -> None:
 
 
 async def _run_scenario(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    name = scope["path"][len(PREFIX):].strip("/")
+    name = scope["path"][len(PREFIX) :].strip("/")
     function = getattr(scenarios, name, None)
     if name.startswith("_") or function is None or name not in scenarios.__all__:
         await _respond(send, 404, {"error": f"unknown scenario {name!r}"})

@@ -18,20 +18,28 @@ from deliberation.models import Conversation
 from deliberation.polis_io import polis_import
 
 __all__ = [
-    "conversation_create", "user_create", "crowd_vote", "snapshot_build", "polis_load",
-    "statement_submit_anonymously", "statement_seed",
+    "conversation_create",
+    "user_create",
+    "crowd_vote",
+    "snapshot_build",
+    "polis_load",
+    "statement_submit_anonymously",
+    "statement_seed",
 ]
 
 
-def conversation_create(*, slug: str, topic: str, statements: list[str], **fields: Any) -> dict[str, Any]:
+def conversation_create(
+    *, slug: str, topic: str, statements: list[str], **fields: Any
+) -> dict[str, Any]:
     """A conversation with accepted seed statements, in the given order."""
     conversation = services.conversation_create(user=None, slug=slug, topic=topic, **fields)
     ids = [services.statement_seed(conversation=conversation, text=text).pk for text in statements]
     return {"id": conversation.pk, "statement_ids": ids}
 
 
-def user_create(*, username: str, password: str, groups: list[str] | None = None,
-                moderates: str | None = None) -> dict[str, Any]:
+def user_create(
+    *, username: str, password: str, groups: list[str] | None = None, moderates: str | None = None
+) -> dict[str, Any]:
     """A login with the given global groups, optionally moderating one conversation."""
     user, _ = get_user_model().objects.get_or_create(username=username)
     user.set_password(password)
@@ -66,8 +74,11 @@ def _fallback_snapshot(conversation: Conversation) -> Any:
     result = snapshot_result_from_votes(conversation.pk)
     meta = result["meta"]
     return Snapshot.objects.create(
-        conversation=conversation, result=result, k=meta.get("k", 0),
-        n_participants=meta.get("n_participants", 0), n_statements=meta.get("n_statements", 0),
+        conversation=conversation,
+        result=result,
+        k=meta.get("k", 0),
+        n_participants=meta.get("n_participants", 0),
+        n_statements=meta.get("n_statements", 0),
         n_votes=meta.get("n_votes", 0),
     )
 
@@ -84,7 +95,9 @@ def snapshot_build(*, slug: str) -> dict[str, Any]:
 
         snapshot = snapshot_compute(conversation_id=conversation.pk)
     except Exception as exc:  # noqa: BLE001 - the consensus layer is being written in parallel
-        warnings.warn(f"snapshot_compute unavailable ({exc!r}); using the test stand-in", stacklevel=1)
+        warnings.warn(
+            f"snapshot_compute unavailable ({exc!r}); using the test stand-in", stacklevel=1
+        )
         snapshot = _fallback_snapshot(conversation)
         source = "tests.frontend.snapshot_fallback"
     realtime.broadcast_now(conversation.pk, "snapshot", {"id": snapshot.pk})
@@ -106,5 +119,3 @@ def statement_submit_anonymously(*, slug: str, text: str) -> dict[str, Any]:
 def statement_seed(*, slug: str, text: str) -> dict[str, Any]:
     statement = services.statement_seed(conversation=Conversation.objects.get(slug=slug), text=text)
     return {"id": statement.pk}
-
-

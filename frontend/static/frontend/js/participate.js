@@ -131,14 +131,19 @@
     return C.el("li", {}, [C.statementNode("span", textOf(id)), detail ? C.el("span", { class: "muted small" }, [" (" + detail + ")"]) : null]);
   }
 
-  /** Top statements every group agrees with: MEA first (as Polis' group-aware consensus), then GIC. */
+  /**
+   * Up to five statements every group agrees with: Polis' consensus list first, then the best
+   * mutual agreement (MEA: the least-agreeing group's agree rate) and GIC above one half.
+   */
   function commonGround(result) {
-    const listed = ((result.consensus || {}).agree || []).map(C.statementId);
-    const scored = (result.statements || []).slice().filter(function (s) { return typeof s.mea === "number" || typeof s.gic === "number"; });
+    const ids = ((result.consensus || {}).agree || []).map(C.statementId);
+    const scored = (result.statements || []).filter(function (s) {
+      const score = typeof s.mea === "number" ? s.mea : s.gic_normalized;
+      return typeof score === "number" && score > 0.5;
+    });
     scored.sort(function (a, b) { return (b.mea || 0) - (a.mea || 0) || (b.gic || 0) - (a.gic || 0); });
-    const ids = scored.slice(0, 3).map(function (s) { return s.id; });
-    listed.forEach(function (id) { if (ids.indexOf(id) < 0 && ids.length < 5) ids.push(id); });
-    return ids;
+    scored.forEach(function (s) { if (ids.indexOf(s.id) < 0) ids.push(s.id); });
+    return ids.slice(0, 5);
   }
 
   function showInsights(result) {

@@ -1,0 +1,119 @@
+"""Browser-test helpers: the real ASGI app under uvicorn, driven by Debian's chromium.
+
+pytest-django's live_server is WSGI (no websockets), so one uvicorn process serves the whole
+session from a file SQLite database migrated here, with the in-memory channel layer. Data is set
+up through scenarios run inside that process (asgi_app.py). Chromium is the system one
+(/usr/bin/chromium, from scripts/setup_system.sh); nothing downloads a browser.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED_POLIS = REPO / ".." / "shared" / "data" / "polis"
+SCREENSHOTS = REPO / "docs" / "screenshots"
+CHROMIUM = os.environ.get("CONCORD_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PASSWORD = "browser-test-pw"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class ConcordServer:
+    """A running uvicorn serving Concord, and the door to run scenarios inside it."""
+
+    base_url: str
+    process: subprocess.Popen
+    log: Path
+    counter: list[int] = field(default_factory=lambda: [0])
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def call(self, scenario: str, **kwargs: Any) -> Any:
+        request = urllib.request.Request(
+            self.url(f"/__test__/{scenario}"), data=json.dumps(kwargs).encode(), method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=120) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            raise AssertionError(f"scenario {scenario} failed:\n{exc.read().decode()}") from exc
+
+    def unique(self, prefix: str) -> str:
+        """A slug or username no other test in this session uses."""
+        self.counter[0] += 1
+        return f"{prefix}-{self.counter[0]}"
+
+
+def server_env(db_path: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("REDIS_URL", None)
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DATABASE_URL": f"sqlite:///{db_path}",
+            "CONCORD_DATA_DIR": str(db_path.parent),
+            "DJANGO_DEBUG": "1",
+            "CONCORD_RECOMPUTE_DEBOUNCE_S": "3600",  # no worker runs; snapshots come from scenarios
+        }
+    )
+    return env
+
+
+def wait_until_up(server: ConcordServer, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"uvicorn exited:\n{server.log.read_text()}")
+        try:
+            with urllib.request.urlopen(server.url("/"), timeout=2):
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"uvicorn did not answer in {timeout}s:\n{server.log.read_text()}")
+
+
+def log_in(page: Any, server: ConcordServer, username: str, next_path: str) -> None:
+    """Sign in through the login page, as a person would."""
+    page.goto(server.url(f"/accounts/login/?next={next_path}"))
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").last.click()
+    page.wait_for_url(server.url(next_path))
+
+
+def shared_polis_folder(name: str) -> Path:
+    folder = SHARED_POLIS / name
+    if not folder.exists():
+        pytest.skip(f"shared Polis data missing: {folder}")
+    return folder.resolve()
+
+
+def save_screenshot(page: Any, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
