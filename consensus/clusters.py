@@ -93,8 +93,10 @@ def _nearest(points: np.ndarray, centers: np.ndarray, chunk: int = 65536) -> np.
     """(n,) index of the nearest centre (Euclidean), computed in chunks to bound memory."""
     labels = np.empty(len(points), np.int64)
     for start in range(0, len(points), chunk):
-        block = points[start:start + chunk]  # (b, 2)
-        d2 = ((block[:, None, :] - centers[None, :, :]) ** 2).sum(-1)  # (b, k)
+        block = points[start:start + chunk]  # (b, d)
+        d2 = np.zeros((len(block), len(centers)))  # (b, k); per-dimension loop beats (b, k, d)
+        for d in range(points.shape[1]):
+            d2 += (block[:, d, None] - centers[None, :, d]) ** 2
         labels[start:start + chunk] = d2.argmin(axis=1)
     return labels
 

@@ -63,7 +63,7 @@ class SparsePCA:
         *,
         warm_start: np.ndarray | None = None,
         tol: float = 1e-10,
-        dense_gram_max: int = 400,
+        dense_gram_max: int = 60,
         random_state: int | None = 0,
     ) -> None:
         self.n_components = n_components

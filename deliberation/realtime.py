@@ -5,6 +5,8 @@ Sending after commit means a client never hears about a vote or statement that w
 
 from __future__ import annotations
 
+import time
+from collections.abc import Hashable
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -27,3 +29,15 @@ def broadcast_now(conversation_id: int, event: str, payload: dict[str, Any]) -> 
 def broadcast(conversation_id: int, event: str, payload: dict[str, Any]) -> None:
     """Schedule a broadcast for when the current transaction commits (at once outside one)."""
     transaction.on_commit(lambda: broadcast_now(conversation_id, event, payload))
+
+
+_last_sent: dict[Hashable, float] = {}
+
+
+def throttle_ok(key: Hashable, interval_s: float) -> bool:
+    """True at most once per `interval_s` for `key` in this process (monotonic clock)."""
+    now = time.monotonic()
+    if now - _last_sent.get(key, float("-inf")) < interval_s:
+        return False
+    _last_sent[key] = now
+    return True

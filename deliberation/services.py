@@ -36,6 +36,7 @@ from deliberation.models import (
 from deliberation.selectors import statement_vote_counts
 
 _TOKEN_SALT = "concord.participant"
+COUNTS_INTERVAL_S = 0.25
 _CONVERSATION_FIELDS = {
     "topic",
     "description",
@@ -120,8 +121,13 @@ def _statement_event(statement: Statement) -> dict[str, Any]:
 
 
 def _broadcast_statement(statement: Statement) -> None:
-    event = "statement" if statement.moderation == Statement.Moderation.ACCEPTED else "moderation"
-    realtime.broadcast(statement.conversation_id, event, _statement_event(statement))
+    if statement.moderation == Statement.Moderation.ACCEPTED:
+        realtime.broadcast(statement.conversation_id, "statement", _statement_event(statement))
+        return
+    # The socket is public: a pending or rejected statement's text must not reach it, just as
+    # the HTTP API shows it to moderators only. Moderator consoles re-read the queue over HTTP.
+    payload = {"id": statement.pk, "moderation": statement.moderation}
+    realtime.broadcast(statement.conversation_id, "moderation", payload)
 
 
 @transaction.atomic
@@ -375,10 +381,21 @@ def vote_cast(*, participant: Participant, statement_id: Any, value: Any) -> tup
         VoteEvent.objects.create(
             participant=participant, statement=statement, value=value, created_at=vote.updated_at
         )
-        counts = statement_vote_counts(statement_id=statement.pk)
-        realtime.broadcast(conversation.pk, "votes", {"statement_id": statement.pk, **counts})
+        _broadcast_counts(conversation.pk, statement.pk)
         _after_vote(conversation.pk)
     return vote, changed
+
+
+def _broadcast_counts(conversation_id: int, statement_id: int) -> None:
+    """Push a statement's new counts, at most every COUNTS_INTERVAL_S per statement and process.
+
+    Under a voting burst one message per vote would flood every listener; the consensus
+    snapshot that follows within seconds carries exact counts anyway.
+    """
+    if not realtime.throttle_ok(("votes", statement_id), COUNTS_INTERVAL_S):
+        return
+    counts = statement_vote_counts(statement_id=statement_id)
+    realtime.broadcast(conversation_id, "votes", {"statement_id": statement_id, **counts})
 
 
 def _after_vote(conversation_id: int) -> None:

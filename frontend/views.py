@@ -82,9 +82,11 @@ def moderate(request: HttpRequest, slug: str) -> HttpResponse:
     conversation = _conversation(slug)
     if not roles.is_moderator(request.user, conversation):
         raise PermissionDenied
+    questions = json.dumps(conversation.demographic_questions, ensure_ascii=False, indent=1)
     config = {"is_open": conversation.is_open}
     return _page(
-        request, "frontend/moderate.html", conversation, strings.moderator(), config=config
+        request, "frontend/moderate.html", conversation, strings.moderator(),
+        config=config, questions_json=questions,
     )
 
 

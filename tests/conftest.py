@@ -22,6 +22,14 @@ def _fresh_cache():  # type: ignore[no-untyped-def]
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_broadcast_throttle():  # type: ignore[no-untyped-def]
+    """Vote-count pushes are throttled per statement id; ids repeat between tests."""
+    from deliberation import realtime
+
+    realtime._last_sent.clear()
+
+
 @pytest.fixture
 def conversation(db):  # type: ignore[no-untyped-def]
     return ConversationFactory()

@@ -34,8 +34,16 @@ class Command(BaseCommand):
         if recovered:
             self.stdout.write(f"Recovered interrupted jobs: {recovered}")
         if settings.REDIS_URL:
-            call_command("rqworker", "default", burst=options["batch"], with_scheduler=True)
+            # django-tasks-rq's Job class runs the Task object; RQ's own would try to call it.
+            call_command(
+                "rqworker",
+                "default",
+                burst=options["batch"],
+                with_scheduler=True,
+                job_class="django_tasks_rq.Job",
+            )
             return
+        # call_command takes the option's dest: "startup_delay" (--no-startup-delay stores False).
         call_command(
-            "db_worker", interval=options["interval"], batch=options["batch"], no_startup_delay=True
+            "db_worker", interval=options["interval"], batch=options["batch"], startup_delay=False
         )

@@ -1,0 +1,157 @@
+"""Vote load benchmark (a script, not a test): `python -m tests.load [--participants 200] [--seconds 20]`.
+
+Starts the real server (uvicorn) on loopback against its own PostgreSQL database (Redis for the
+channel layer, so several server processes share websocket groups), then runs simulated
+participants — each joins, then loops "GET next statement, POST vote" — plus websocket
+listeners. Reports sustained votes/s, p50/p99 vote latency and errors, then checks that every
+acknowledged vote is in the database exactly once. Only 127.0.0.1 is contacted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+
+from tests.resilience.servers import Platform
+
+SLUG = "load"
+DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/postgres"
+
+
+@dataclass
+class Stats:
+    latencies_ms: list[float] = field(default_factory=list)
+    next_latencies_ms: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    acked: dict[tuple[int, int], int] = field(default_factory=dict)
+    ws_messages: int = 0
+
+
+def _seed(platform: Platform, n_statements: int) -> None:
+    code = (
+        "from deliberation import services;"
+        f"c = services.conversation_create(user=None, slug='{SLUG}', topic='Load test');"
+        f"[services.statement_seed(conversation=c, text=f'Load statement {{i}}') "
+        f"for i in range({n_statements})]"
+    )
+    platform.manage("shell", "-c", code)
+
+
+async def _participant(session: aiohttp.ClientSession, base: str, stats: Stats, stop: float) -> None:
+    async with session.post(f"{base}/participants/", json={}) as response:
+        me = await response.json()
+    headers = {"X-Participant-Token": me["token"]}
+    rng = random.Random(me["id"])
+    while time.monotonic() < stop:
+        started = time.perf_counter()
+        async with session.get(f"{base}/next/", headers=headers) as response:
+            if response.status == 204:
+                return
+            statement = await response.json()
+        stats.next_latencies_ms.append((time.perf_counter() - started) * 1000)
+        vote = {"statement_id": statement["id"], "value": rng.choice([-1, 0, 1])}
+        started = time.perf_counter()
+        async with session.post(f"{base}/votes/", json=vote, headers=headers) as response:
+            body = await response.text()
+            if response.status != 200:
+                stats.errors.append(f"{response.status} {body[:200]}")
+                continue
+        stats.latencies_ms.append((time.perf_counter() - started) * 1000)
+        stats.acked[(me["id"], vote["statement_id"])] = vote["value"]
+
+
+async def _listener(url: str, origin: str, stats: Stats, stop: float) -> None:
+    async with aiohttp.ClientSession() as session, session.ws_connect(url, origin=origin) as ws:
+        while time.monotonic() < stop:
+            try:
+                await asyncio.wait_for(ws.receive(), timeout=max(0.1, stop - time.monotonic()))
+                stats.ws_messages += 1
+            except TimeoutError:
+                break
+
+
+async def _run(platform: Platform, args: argparse.Namespace, stats: Stats) -> float:
+    base = f"{platform.url}/api/v1/conversations/{SLUG}"
+    ws_url = f"ws://127.0.0.1:{platform.port}/ws/conversations/{SLUG}/"
+    connector = aiohttp.TCPConnector(limit=args.participants + 10)
+    stop = time.monotonic() + args.seconds
+    async with aiohttp.ClientSession(connector=connector) as session:
+        listeners = [asyncio.create_task(_listener(ws_url, platform.url, stats, stop)) for _ in range(args.listeners)]
+        started = time.perf_counter()
+        await asyncio.gather(*(_participant(session, base, stats, stop) for _ in range(args.participants)))
+        elapsed = time.perf_counter() - started
+        await asyncio.gather(*listeners, return_exceptions=True)
+    return elapsed
+
+
+def _percentile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100)[int(q) - 1] if len(values) > 1 else float("nan")
+
+
+def _verify(platform: Platform, stats: Stats) -> dict[str, object]:
+    rows = platform.query("SELECT participant_id, statement_id, value FROM deliberation_vote")
+    stored = {(p, s): v for p, s, v in rows}
+    events = platform.query("SELECT COUNT(*) FROM deliberation_voteevent")[0][0]
+    return {
+        "acknowledged": len(stats.acked),
+        "stored": len(rows),
+        "all_acknowledged_stored_once": stored == stats.acked and len(rows) == len(stored),
+        "vote_events": events,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--participants", type=int, default=200)
+    parser.add_argument("--listeners", type=int, default=20)
+    parser.add_argument("--statements", type=int, default=400)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--server-workers", type=int, default=2)
+    args = parser.parse_args()
+    os.environ.setdefault("DATABASE_URL", DEFAULT_PG)
+    workdir = Path(tempfile.mkdtemp(prefix="concord-load-"))
+    env = {
+        "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/5"),
+        "CONCORD_RATE_LIMIT_SCALE": "1000",  # 200 simulated people share one loopback IP
+        "CONCORD_RECOMPUTE_DEBOUNCE_S": "2",
+        "DB_CONN_MAX_AGE": "60",
+    }
+    platform = Platform(workdir=workdir, env_extra=env)
+    try:
+        platform.manage("migrate", "--noinput", "-v0")
+        _seed(platform, args.statements)
+        platform.start_server("--workers", str(args.server_workers), "--no-access-log")
+        stats = Stats()
+        elapsed = asyncio.run(_run(platform, args, stats))
+        report = {
+            "participants": args.participants,
+            "listeners": args.listeners,
+            "server_workers": args.server_workers,
+            "seconds": round(elapsed, 2),
+            "votes_per_s": round(len(stats.latencies_ms) / elapsed, 1),
+            "vote_p50_ms": round(_percentile(stats.latencies_ms, 50), 1),
+            "vote_p99_ms": round(_percentile(stats.latencies_ms, 99), 1),
+            "next_p50_ms": round(_percentile(stats.next_latencies_ms, 50), 1),
+            "next_p99_ms": round(_percentile(stats.next_latencies_ms, 99), 1),
+            "errors": len(stats.errors),
+            "first_errors": stats.errors[:3],
+            "ws_messages": stats.ws_messages,
+            **_verify(platform, stats),
+        }
+        print(json.dumps(report, indent=2))
+    finally:
+        platform.destroy()
+
+
+if __name__ == "__main__":
+    main()
