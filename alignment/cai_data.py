@@ -229,7 +229,9 @@ def _revision_turns(base: list[Message], critique: str, principle: Principle) ->
     ]
 
 
-def _gen(model: Any, tokenizer: Any, conversations: list, s: GenerationSettings, salt: int):
+def _gen(
+    model: Any, tokenizer: Any, conversations: list, s: GenerationSettings, salt: int
+) -> list[str]:
     return generate_chat(
         model,
         tokenizer,
@@ -242,7 +244,16 @@ def _gen(model: Any, tokenizer: Any, conversations: list, s: GenerationSettings,
     )
 
 
-def _one_round(model, tokenizer, batch, current, principles, settings, salt):
+def _one_round(
+    model: Any,
+    tokenizer: Any,
+    batch: list[Prompt],
+    current: list[str],
+    principles: list[Principle],
+    settings: GenerationSettings,
+    salt: int,
+) -> list[dict[str, Any]]:
+    """One critique → revision round for a batch (two batched generate calls)."""
     critique_convs = [
         _critique_turns(p, a, pr) for p, a, pr in zip(batch, current, principles, strict=True)
     ]
@@ -269,7 +280,17 @@ def _one_round(model, tokenizer, batch, current, principles, settings, salt):
     ]
 
 
-def _feedback(model, tokenizer, batch, initial, final, rngs, constitution, settings):
+def _feedback(
+    model: Any,
+    tokenizer: Any,
+    batch: list[Prompt],
+    initial: list[str],
+    final: list[str],
+    rngs: list[random.Random],
+    constitution: Constitution,
+    settings: GenerationSettings,
+) -> list[dict[str, Any]]:
+    """AI-feedback soft label: P(final better than initial) under a sampled principle."""
     principles = [rng.choice(constitution.principles) for rng in rngs]
     items = [
         (p.prompt, pr.text, f, i)
@@ -289,7 +310,16 @@ def _feedback(model, tokenizer, batch, initial, final, rngs, constitution, setti
     ]
 
 
-def _batch_records(model, tokenizer, batch, constitution, settings, index, model_name):
+def _batch_records(
+    model: Any,
+    tokenizer: Any,
+    batch: list[Prompt],
+    constitution: Constitution,
+    settings: GenerationSettings,
+    index: int,
+    model_name: str,
+) -> list[dict[str, Any]]:
+    """Complete records for one batch of prompts: answer, rounds, feedback, provenance."""
     rngs = [_principle_rng(settings.seed, p.id) for p in batch]
     initial = _gen(
         model,

@@ -229,6 +229,31 @@ def cmd_chain(args: argparse.Namespace) -> None:
     )
 
 
+def cmd_bench_generate(args: argparse.Namespace) -> None:
+    from alignment.cai_data import fixture_prompts, load_prompts
+    from alignment.generation import generation_throughput
+    from alignment.modeling import load_model
+
+    lm = load_model(args.model, device=args.device, dtype=args.dtype)
+    prompts = load_prompts(fixture_prompts("train"), limit=args.prompts)
+    convs = [[{"role": "user", "content": p.prompt}] for p in prompts]
+    generation_throughput(
+        lm.model,
+        lm.tokenizer,
+        convs[: args.batch_size],
+        batch_size=args.batch_size,
+        max_new_tokens=4,
+    )  # warm-up
+    result = generation_throughput(
+        lm.model,
+        lm.tokenizer,
+        convs,
+        batch_size=args.batch_size,
+        max_new_tokens=args.max_new_tokens,
+    )
+    print(json.dumps(result | {"model": args.model, "dtype": str(lm.model.dtype)}))
+
+
 def cmd_prepare_model(args: argparse.Namespace) -> None:
     from alignment.modeling import resolve_model_path
 
@@ -323,6 +348,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-length", type=int, default=384)
     p.add_argument("--lora", action="store_true")
     p.set_defaults(func=cmd_chain)
+
+    p = sub.add_parser("bench-generate", help="greedy generation tokens/s on fixture prompts")
+    p.add_argument("--model", default="smollm2")
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--prompts", type=int, default=16)
+    p.add_argument("--max-new-tokens", type=int, default=64)
+    p.add_argument("--dtype", default="auto", choices=("auto", "float32", "bfloat16"))
+    p.add_argument("--device", default=None, choices=("cpu", "cuda", "auto"))
+    p.set_defaults(func=cmd_bench_generate)
 
     p = sub.add_parser("prepare-model", help="build/convert a model into the cache; print path")
     p.add_argument("--model", default="smollm2")

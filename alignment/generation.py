@@ -264,3 +264,48 @@ def model_rewriter(model: Any, tokenizer: Any, *, max_new_tokens: int = 48) -> C
         return text.splitlines()[0].strip() if text else ""
 
     return rewrite
+
+
+# ------------------------------------------------------------------------------ throughput
+
+
+def generation_throughput(
+    model: Any,
+    tokenizer: Any,
+    conversations: Sequence[Sequence[Message]],
+    *,
+    batch_size: int = 8,
+    max_new_tokens: int = 64,
+) -> dict[str, float]:
+    """Greedy tokens/s over the conversations (generated non-pad tokens / wall time)."""
+    import time
+
+    import torch
+
+    texts = [chat_text(tokenizer, c, add_generation_prompt=True) for c in conversations]
+    tokens, started = 0, time.perf_counter()
+    for rows in _batches(len(texts), batch_size):
+        old_side = tokenizer.padding_side
+        tokenizer.padding_side = "left"
+        batch = tokenizer(
+            [texts[i] for i in rows], return_tensors="pt", padding=True, add_special_tokens=False
+        ).to(model.device)
+        tokenizer.padding_side = old_side
+        with torch.no_grad():
+            out = model.generate(
+                **batch,
+                max_new_tokens=max_new_tokens,
+                do_sample=False,
+                pad_token_id=tokenizer.pad_token_id,
+            )  # (B, T + new)
+        new = out[:, batch["input_ids"].shape[1] :]  # (B, new)
+        tokens += int((new != tokenizer.pad_token_id).sum())
+    seconds = time.perf_counter() - started
+    return {
+        "tokens": tokens,
+        "seconds": round(seconds, 2),
+        "tokens_per_s": round(tokens / seconds, 1),
+        "batch_size": batch_size,
+        "prompts": len(texts),
+        "max_new_tokens": max_new_tokens,
+    }

@@ -21,10 +21,10 @@ from typing import Any
 
 from alignment import constitution as const
 from alignment import datasets_io as dio
-from alignment.cai_data import fixture_prompts, generate_cai, load_prompts, read_records
+from alignment.cai_data import Prompt, fixture_prompts, generate_cai, load_prompts, read_records
 from alignment.config import ChainConfig, preference_config_class
 from alignment.evaluate import EvalSettings, evaluate_models
-from alignment.modeling import load_model
+from alignment.modeling import LoadedModel, load_model
 from alignment.train import train_preference, train_sft
 
 StepCallback = Callable[[str, str, dict[str, Any]], None]  # (step, "started"|"finished", info)
@@ -127,7 +127,7 @@ def _constitution_step(
     source: Mapping,
     config: ChainConfig,
     given: const.Constitution | None,
-):
+) -> const.Constitution:
     run.start("constitution")
     constitution = given or const.build_constitution(
         result,
@@ -152,7 +152,16 @@ def _constitution_step(
     return constitution
 
 
-def _generate_step(run, step, lm, constitution, prompts_path, limit, path, config):
+def _generate_step(
+    run: _Run,
+    step: str,
+    lm: LoadedModel,
+    constitution: const.Constitution,
+    prompts_path: Path,
+    limit: int | None,
+    path: Path,
+    config: ChainConfig,
+) -> list[Prompt]:
     run.start(step)
     prompts = load_prompts(prompts_path, limit=limit)
     stats = generate_cai(
@@ -214,7 +223,15 @@ def _train_steps(
     return Path(pref.model_dir)
 
 
-def _evaluate_step(run, model_path, tuned, constitution, heldout, out, config):
+def _evaluate_step(
+    run: _Run,
+    model_path: Path,
+    tuned: Path,
+    constitution: const.Constitution,
+    heldout: list[Prompt],
+    out: Path,
+    config: ChainConfig,
+) -> None:
     run.start("evaluate")
     rows = dio.dpo_rows(read_records(out / "heldout_cai.jsonl"))
     evaluation = evaluate_models(

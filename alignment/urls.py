@@ -1,3 +1,36 @@
-from django.urls import path  # noqa: F401  (endpoints are added with the alignment Django layer)
+from django.urls import path
 
-urlpatterns: list = []
+from alignment import apis
+
+urlpatterns = [
+    path(
+        "conversations/<slug:slug>/constitutions/",
+        apis.ConstitutionListApi.as_view(),
+        name="constitution-list",
+    ),
+    path(
+        "constitutions/<int:constitution_id>/",
+        apis.ConstitutionDetailApi.as_view(),
+        name="constitution-detail",
+    ),
+    path(
+        "constitutions/<int:constitution_id>/diff/<int:other_id>/",
+        apis.ConstitutionDiffApi.as_view(),
+        name="constitution-diff",
+    ),
+    path(
+        "conversations/<slug:slug>/training-runs/",
+        apis.TrainingRunListApi.as_view(),
+        name="training-run-list",
+    ),
+    path(
+        "training-runs/<int:run_id>/",
+        apis.TrainingRunDetailApi.as_view(),
+        name="training-run-detail",
+    ),
+    path(
+        "training-runs/<int:run_id>/export/",
+        apis.TrainingRunExportApi.as_view(),
+        name="training-run-export",
+    ),
+]

@@ -18,7 +18,7 @@ Ported from ``polismath/math/clusters.clj`` and ``conversation.clj`` (snapshot 0
 Large inputs: when more than ``exact_max`` points are clustered, Lloyd iterations run on a
 ``grid`` × ``grid`` histogram of the 2-D points (cell = weighted mean of its points), then every
 point is assigned to the nearest final centre once; the result is the same algorithm on
-quantised data (cell width ≈ range/512) at O(cells·k) per iteration instead of O(n·k).
+quantised data (cell width ≈ range/128) at O(cells·k) per iteration instead of O(n·k).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
+from scipy.spatial import cKDTree
 
 __all__ = [
     "Cluster",
@@ -90,13 +91,18 @@ def in_conv_mask(
 
 
 def _nearest(points: np.ndarray, centers: np.ndarray, chunk: int = 65536) -> np.ndarray:
-    """(n,) index of the nearest centre (Euclidean), computed in chunks to bound memory."""
+    """(n,) index of the nearest centre (Euclidean; ties → lowest index).
+
+    Dense squared distances ‖x‖² − 2x·c + ‖c‖² for small problems, a k-d tree over the
+    centres for large ones.
+    """
+    if len(points) * len(centers) > 2_000_000:
+        return cKDTree(centers).query(points, k=1)[1].astype(np.int64)
+    c2 = (centers * centers).sum(axis=1)  # (k,)
     labels = np.empty(len(points), np.int64)
     for start in range(0, len(points), chunk):
         block = points[start:start + chunk]  # (b, d)
-        d2 = np.zeros((len(block), len(centers)))  # (b, k); per-dimension loop beats (b, k, d)
-        for d in range(points.shape[1]):
-            d2 += (block[:, d, None] - centers[None, :, d]) ** 2
+        d2 = c2[None, :] - 2.0 * block @ centers.T  # (b, k), ‖x‖² is constant per row
         labels[start:start + chunk] = d2.argmin(axis=1)
     return labels
 
@@ -241,7 +247,7 @@ def kmeans(
     last_clusters: list[Cluster] | None = None,
     max_iter: int = 20,
     exact_max: int = 20000,
-    grid: int = 512,
+    grid: int = 128,
 ) -> list[Cluster]:
     """Polis k-means on (n, 2) ``points`` named by ``point_ids``; clusters sorted by id.
 
@@ -360,7 +366,8 @@ def _stable_ids(groups: list[np.ndarray], previous: dict[int, list[int]]) -> lis
     for r, c in zip(rows, cols, strict=True):
         if overlap[r, c] > 0:
             ids[r] = prev_ids[c]
-    fresh = (i for i in range(len(groups) + len(prev_ids) + 1) if i not in set(ids))
+    used = set(ids) | set(prev_ids)  # a vanished group's id is not recycled
+    fresh = (i for i in range(len(groups) + len(prev_ids) + 1) if i not in used)
     return [i if i is not None else next(fresh) for i in ids]
 
 

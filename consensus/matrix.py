@@ -16,11 +16,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["AGREE", "DISAGREE", "PASS", "VoteMatrix"]
+if TYPE_CHECKING:
+    from consensus.polis_export import PolisExport
+
+__all__ = ["AGREE", "DISAGREE", "PASS", "VoteMatrix", "matrix_from_export"]
 
 AGREE, PASS, DISAGREE = 1, 0, -1
 _OFFSET = 2  # stored code = vote + 2, so every stored value is non-zero
@@ -145,3 +149,21 @@ def _lookup(sorted_ids: np.ndarray, wanted: np.ndarray, what: str) -> np.ndarray
         missing = wanted[~ok] if len(sorted_ids) else wanted
         raise KeyError(f"unknown {what} id(s): {missing[:10].tolist()}")
     return pos
+
+
+def matrix_from_export(export: PolisExport, *, strict_moderation: bool = False) -> VoteMatrix:
+    """VoteMatrix of an export's latest votes; rejected (-1) and meta statements moderated out.
+
+    Columns are the statements that received votes (Polis' named matrix). With
+    ``strict_moderation`` unmoderated (0) statements are moderated out as well.
+    """
+    latest = export.latest_votes()
+    out = [c.tid for c in export.comments
+           if c.moderated == -1 or (strict_moderation and c.moderated == 0)]
+    return VoteMatrix.from_votes(
+        np.fromiter((v.pid for v in latest), np.int64, len(latest)),
+        np.fromiter((v.tid for v in latest), np.int64, len(latest)),
+        np.fromiter((v.vote for v in latest), np.int64, len(latest)),
+        moderated_out=out,
+        meta=[c.tid for c in export.comments if c.is_meta],
+    )

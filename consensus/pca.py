@@ -8,7 +8,8 @@ column means, the centred matrix is ``X = Z − M·diag(μ)`` restricted to stor
     X v   = Z v − M (μ ∘ v)             (n,)
     Xᵀ u  = Zᵀ u − μ ∘ (Mᵀ u)           (m,)
 
-cost O(n_votes) each. The top-2 eigenvectors of XᵀX are found with ARPACK Lanczos
+cost O(n_votes) each. Since imputed cells are exactly 0 after centring, X is stored as one CSR matrix with the
+structure of the votes (``centred_votes``). The top-2 eigenvectors of XᵀX are found with ARPACK Lanczos
 (``scipy.sparse.linalg.eigsh`` on a LinearOperator, warm-started from the previous components as
 Polis warm-starts its power iteration) or, for few statements, by an exact dense eigh of the
 m × m Gram matrix (m ≤ ``dense_gram_max``). Polis runs 100 power iterations; we converge fully,
@@ -27,7 +28,7 @@ from scipy.sparse.linalg import LinearOperator, eigsh
 
 from consensus.matrix import VoteMatrix
 
-__all__ = ["SparsePCA", "column_means"]
+__all__ = ["SparsePCA", "centred_votes", "column_means", "umap_embedding"]
 
 
 def column_means(matrix: VoteMatrix) -> np.ndarray:
@@ -39,13 +40,17 @@ def column_means(matrix: VoteMatrix) -> np.ndarray:
     return means
 
 
-def _active_values(matrix: VoteMatrix) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-    """Signed votes and mask with moderated-out columns zeroed (Polis' zero-out-columns)."""
-    keep = (~matrix.moderated_out[matrix.codes.indices]).astype(np.float64)  # (nnz,)
-    z, m = matrix.values(), matrix.mask()
-    z.data *= keep
-    m.data *= keep
-    return z, m
+def centred_votes(matrix: VoteMatrix, center: np.ndarray) -> sp.csr_matrix:
+    """(n, m) CSR X with X_ij = x_ij − μ_j on voted cells of kept columns, nothing elsewhere.
+
+    Mean imputation makes every missing cell exactly 0 after centring, so the centred
+    mean-imputed matrix *is* this sparse matrix (same structure as the votes). Moderated-out
+    columns are all-zero (Polis zeroes them before imputing), so their entries are 0 too.
+    """
+    codes = matrix.codes
+    keep = ~matrix.moderated_out[codes.indices]  # (nnz,)
+    data = (codes.data.astype(np.float64) - 2.0 - center[codes.indices]) * keep  # (nnz,)
+    return sp.csr_matrix((data, codes.indices, codes.indptr), shape=matrix.shape)
 
 
 class SparsePCA:
@@ -76,9 +81,9 @@ class SparsePCA:
     def fit(self, matrix: VoteMatrix) -> SparsePCA:
         self.center_ = column_means(matrix)  # (m,)
         self.n_statements_ = matrix.shape[1]
-        z, mask = _active_values(matrix)
+        x = centred_votes(matrix, self.center_)  # (n, m)
         k = min(self.n_components, *matrix.shape) if matrix.n_votes else 0
-        values, vectors = self._eig(z, mask, k)  # (k,), (m, k)
+        values, vectors = self._eig(x, k)  # (k,), (m, k)
         comps = np.zeros((self.n_components, self.n_statements_))
         comps[:k] = vectors.T
         comps[:, matrix.moderated_out] = 0.0
@@ -86,36 +91,24 @@ class SparsePCA:
         self.explained_variance_ = np.concatenate([values, np.zeros(self.n_components - k)])
         return self
 
-    def _eig(self, z: sp.csr_matrix, mask: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
-        m = z.shape[1]
+    def _eig(self, x: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
+        m = x.shape[1]
+        self.n_iter_ = 0
         if k == 0:
-            self.n_iter_ = 0
             return np.zeros(0), np.zeros((m, 0))
         if m <= self.dense_gram_max or k >= m - 1:
-            self.n_iter_ = 0
-            values, vectors = np.linalg.eigh(self._gram(z, mask))  # ascending
+            values, vectors = np.linalg.eigh((x.T @ x).toarray())  # (m, m) Gram, ascending
             return values[::-1][:k], vectors[:, ::-1][:, :k]
-        return self._lanczos(z, mask, k)
+        return self._lanczos(x, k)
 
-    def _gram(self, z: sp.csr_matrix, mask: sp.csr_matrix) -> np.ndarray:
-        """(m, m) XᵀX = ZᵀZ − μ∘(MᵀZ) − (ZᵀM)∘μᵀ + μμᵀ∘(MᵀM), all products sparse."""
-        mu = self.center_
-        ztz = (z.T @ z).toarray()
-        mtz = (mask.T @ z).toarray()  # (m, m)
-        mtm = (mask.T @ mask).toarray()
-        return ztz - mu[:, None] * mtz - mtz.T * mu[None, :] + np.outer(mu, mu) * mtm
-
-    def _lanczos(self, z: sp.csr_matrix, mask: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
-        mu = self.center_
-        zt, mt = z.T.tocsr(), mask.T.tocsr()
-        self.n_iter_ = 0
+    def _lanczos(self, x: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
+        xt = x.T  # (m, n) CSC view, no copy
 
         def gram_vec(v: np.ndarray) -> np.ndarray:
             self.n_iter_ += 1
-            u = z @ v - mask @ (mu * v)  # (n,)
-            return zt @ u - mu * (mt @ u)  # (m,)
+            return xt @ (x @ v)  # (m,) = XᵀX v
 
-        m = z.shape[1]
+        m = x.shape[1]
         op = LinearOperator((m, m), matvec=gram_vec, dtype=np.float64)
         values, vectors = eigsh(op, k=k, which="LA", v0=self._start_vector(m), tol=self.tol)
         order = np.argsort(values)[::-1]
@@ -146,10 +139,12 @@ class SparsePCA:
         proj_i = sqrt(n_cmts / max(n_votes_i, 1)) · Σ_{j voted} (x_ij − μ_j)·pc_j, where n_votes
         counts the zeroed rating matrix: real votes on kept columns + every moderated-out column.
         """
-        z, mask = _active_values(matrix)
-        pcs = self.components_.T  # (m, c)
-        raw = z @ pcs - mask @ (self.center_[:, None] * pcs)  # (n, c)
-        n_votes = np.asarray(mask.sum(axis=1)).ravel() + int(matrix.moderated_out.sum())  # (n,)
+        x = centred_votes(matrix, self.center_)  # (n, m)
+        raw = x @ self.components_.T  # (n, c)
+        kept = ~matrix.moderated_out[matrix.codes.indices]  # (nnz,)
+        running = np.concatenate([[0], np.cumsum(kept)])  # (nnz + 1,)
+        n_kept = running[matrix.codes.indptr[1:]] - running[matrix.codes.indptr[:-1]]  # (n,)
+        n_votes = n_kept + int(matrix.moderated_out.sum())  # (n,)
         scale = np.sqrt(matrix.shape[1] / np.maximum(n_votes, 1))  # (n,)
         return raw * scale[:, None]
 
@@ -191,7 +186,7 @@ def umap_embedding(
     if n <= 3:
         return reduced[:, :2].copy()
     reducer = umap.UMAP(n_components=2, n_neighbors=min(n_neighbors, n - 1), min_dist=min_dist,
-                        random_state=random_state)
+                        random_state=random_state, n_jobs=1 if random_state is not None else -1)
     if n <= max_fit:
         return reducer.fit_transform(reduced)
     sample = np.random.default_rng(random_state).choice(n, max_fit, replace=False)

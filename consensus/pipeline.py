@@ -33,9 +33,10 @@ from consensus.pca import SparsePCA, umap_embedding
 from consensus.repness import (
     GroupCounts,
     consensus_statements,
-    group_counts,
+    label_counts,
     repness_stats,
     select_rep_comments,
+    zeroed,
 )
 
 __all__ = [
@@ -223,16 +224,22 @@ def _groups(matrix: VoteMatrix, points: np.ndarray, in_conv: np.ndarray,
 
 def _statistics(matrix: VoteMatrix, group_of: np.ndarray, group_ids: list[int],
                 config: ConsensusConfig) -> dict[str, Any]:
-    rows = [np.flatnonzero(group_of == g) for g in group_ids]
-    everyone = [np.arange(matrix.shape[0])]
-    raw = group_counts(matrix, rows)  # votes-base / group-votes: raw matrix
-    stats = repness_stats(group_counts(matrix, rows, zero_moderated=True))
+    k = len(group_ids)
+    labels = np.searchsorted(np.asarray(group_ids, np.int64), group_of)  # (n,)
+    labels = np.where(group_of >= 0, labels, k)  # unclustered rows get the extra label k
+    both = label_counts(matrix, labels, k + 1)  # (k+1, m) one pass over the votes
+    raw = GroupCounts(both.agree[:k], both.disagree[:k], both.seen[:k])  # votes-base
+    totals = GroupCounts(*(x.sum(axis=0, keepdims=True)
+                           for x in (both.agree, both.disagree, both.seen)))
+    sizes = np.bincount(labels, minlength=k + 1)  # (k+1,)
+    stats = repness_stats(zeroed(raw, sizes[:k], matrix.moderated_out))
     return {
         "group_counts": raw,
-        "totals": group_counts(matrix, everyone),
+        "totals": totals,
         "repness": select_rep_comments(stats, matrix.statement_ids, matrix.moderated_out),
-        "consensus": consensus_statements(group_counts(matrix, everyone, zero_moderated=True),
-                                          matrix.statement_ids, matrix.moderated_out),
+        "consensus": consensus_statements(
+            zeroed(totals, np.array([matrix.shape[0]]), matrix.moderated_out),
+            matrix.statement_ids, matrix.moderated_out),
         "gic": gic(raw, config.pass_handling),
         "mea": maximum_equal_approval(raw, pass_handling=config.pass_handling,
                                       quantile=config.mea_quantile,
@@ -349,6 +356,13 @@ def _groups_json(r: ConsensusResult) -> list[dict[str, Any]]:
     return out
 
 
+def _bridging_json(b: BridgingMF | None, j: int, moderated_out: bool) -> dict[str, Any]:
+    if b is None or moderated_out:  # moderated-out statements are not fitted
+        return {"bridging": None, "bridging_factor": None, "bridging_passes_gate": False}
+    return {"bridging": _num(b.score_[j]), "bridging_factor": _num(b.statement_factors_[j]),
+            "bridging_passes_gate": bool(b.passes_gate_[j])}
+
+
 def _statement_json(r: ConsensusResult, j: int) -> dict[str, Any]:
     t, c = r.totals, r.group_counts
     n_a, n_d, n_s = int(t.agree[0, j]), int(t.disagree[0, j]), int(t.seen[0, j])
@@ -364,9 +378,7 @@ def _statement_json(r: ConsensusResult, j: int) -> dict[str, Any]:
         "mea": _num(r.mea.mea[j]), "mea_gap": _num(r.mea.gap[j]),
         "mea_smooth": _num(r.mea.smooth[j]),
         "mea_needs_more_votes": bool(r.mea.needs_more_votes[j]),
-        "bridging": _num(b.score_[j]) if b else None,
-        "bridging_factor": _num(b.statement_factors_[j]) if b else None,
-        "bridging_passes_gate": bool(b.passes_gate_[j]) if b else False,
+        **_bridging_json(b, j, bool(r.matrix.moderated_out[j])),
         "extremity": _num(r.extremity[j]),
         "groups": {str(gid): {"n_agree": int(c.agree[g, j]), "n_disagree": int(c.disagree[g, j]),
                               "n_pass": int(c.passes[g, j]), "n_votes": int(c.seen[g, j])}

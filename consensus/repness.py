@@ -26,6 +26,8 @@ __all__ = [
     "Z_90",
     "consensus_statements",
     "group_counts",
+    "label_counts",
+    "zeroed",
     "prop_test",
     "repness_stats",
     "select_rep_comments",
@@ -64,15 +66,44 @@ def group_counts(
 
     ``zero_moderated=True`` gives Polis' ``rating-mat`` (moderated-out columns are 0 = pass for
     every member); False gives ``raw-rating-mat`` as used by ``votes-base``/``group-votes``.
+    Disjoint groups take one ``np.bincount`` over the votes; overlapping groups (e.g.
+    demographic cells) three sparse products.
     """
+    sizes = np.array([len(g) for g in groups], np.int64)
+    labels = np.full(matrix.shape[0], -1, np.int64)  # (n,) group index per row
+    for i, rows in enumerate(groups):
+        labels[np.asarray(rows, np.int64)] = i
+    if (labels >= 0).sum() == sizes.sum():
+        counts = label_counts(matrix, labels, len(groups))
+    else:
+        counts = _overlapping_counts(matrix, groups)
+    return zeroed(counts, sizes, matrix.moderated_out) if zero_moderated else counts
+
+
+def label_counts(matrix: VoteMatrix, labels: np.ndarray, n_labels: int) -> GroupCounts:
+    """(n_labels, m) counts for disjoint row labels (n,) in [0, n_labels), -1 = no group."""
+    codes = matrix.codes
+    m = matrix.shape[1]
+    row_label = np.repeat(labels, np.diff(codes.indptr))  # (nnz,)
+    keep = row_label >= 0
+    key = (row_label[keep] * m + codes.indices[keep]) * 3 + (codes.data[keep] - 1)  # (nnz,)
+    cube = np.bincount(key, minlength=n_labels * m * 3).reshape(n_labels, m, 3)  # code 1,2,3
+    return GroupCounts(cube[..., 2], cube[..., 0], cube.sum(axis=2))
+
+
+def _overlapping_counts(matrix: VoteMatrix, groups: list[np.ndarray]) -> GroupCounts:
     g = _group_indicator(groups, matrix.shape[0])  # (k, n)
     agree = np.rint((g @ matrix.indicator(1)).toarray()).astype(np.int64)  # (k, m)
     disagree = np.rint((g @ matrix.indicator(-1)).toarray()).astype(np.int64)
     seen = np.rint((g @ matrix.mask()).toarray()).astype(np.int64)
-    if zero_moderated:
-        out = matrix.moderated_out
-        agree[:, out], disagree[:, out] = 0, 0
-        seen[:, out] = np.array([len(x) for x in groups])[:, None]
+    return GroupCounts(agree, disagree, seen)
+
+
+def zeroed(counts: GroupCounts, sizes: np.ndarray, moderated_out: np.ndarray) -> GroupCounts:
+    """Polis' zero-out-columns: moderated-out statements become a pass from every member."""
+    agree, disagree, seen = counts.agree.copy(), counts.disagree.copy(), counts.seen.copy()
+    agree[:, moderated_out], disagree[:, moderated_out] = 0, 0
+    seen[:, moderated_out] = sizes[:, None]
     return GroupCounts(agree, disagree, seen)
 
 

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from deliberation import jobs
-from deliberation.models import Job
+from deliberation.models import Conversation, Job
 
 RECOMPUTE_KIND = "consensus.recompute"
 # Per-process memo: skip the database check for a conversation we queued a job for moments ago.
@@ -55,6 +55,10 @@ def recompute_request(conversation_id: int) -> Job | None:
     if now - _recently_queued.get(conversation_id, -1e9) < debounce:
         return None
     _recently_queued[conversation_id] = now
-    if _queued_job_exists(conversation_id):
-        return None
-    return recompute_enqueue(conversation_id=conversation_id, delay_s=debounce)
+    with transaction.atomic():
+        # Other server processes have their own memo: lock the conversation row so that their
+        # check-then-queue and ours run one after the other (SQLite: the IMMEDIATE transaction).
+        Conversation.objects.select_for_update().filter(pk=conversation_id).exists()
+        if _queued_job_exists(conversation_id):
+            return None
+        return recompute_enqueue(conversation_id=conversation_id, delay_s=debounce)

@@ -15,13 +15,13 @@ import numpy as np
 from django.db import transaction
 from django.db.models import Max
 
-from consensus.demographics import breakdown
+from consensus.demographics import demographic_breakdown
 from consensus.matrix import VoteMatrix
 from consensus.models import Snapshot
 from consensus.pipeline import ConsensusConfig, PipelineState, run, statement_priorities
 from consensus.selectors import snapshot_latest
 from deliberation import realtime
-from deliberation.errors import NotFoundError
+from deliberation.errors import ApplicationError, NotFoundError
 from deliberation.models import Conversation, DemographicAnswer, Job, Statement, Vote, VoteEvent
 
 _MATH_STATES = (Statement.Moderation.ACCEPTED, Statement.Moderation.REJECTED)
@@ -59,8 +59,13 @@ def _demographics(conversation_id: int) -> dict[int, dict[str, str]]:
     return answers
 
 
-def _config_for(conversation: Conversation, overrides: dict[str, Any] | None) -> ConsensusConfig:
-    return ConsensusConfig(**(overrides or {}))
+def _config_for(overrides: dict[str, Any] | None) -> ConsensusConfig:
+    try:
+        return ConsensusConfig(**(overrides or {}))
+    except TypeError as exc:
+        raise ApplicationError(f"Unknown consensus option: {exc}") from exc
+    except ValueError as exc:
+        raise ApplicationError(str(exc)) from exc
 
 
 def snapshot_compute(
@@ -80,10 +85,10 @@ def snapshot_compute(
     matrix = vote_matrix_for(conversation_id=conversation_id)
     previous = snapshot_latest(conversation_id=conversation_id)
     state = PipelineState.from_dict(previous.state) if previous and previous.state else None
-    cfg = _config_for(conversation, config)
+    cfg = _config_for(config)
     result = run(matrix, config=cfg, state=state)
     payload = result.to_json()
-    payload["demographics"] = breakdown(matrix, _demographics(conversation_id), result)
+    payload["demographics"] = demographic_breakdown(matrix, _demographics(conversation_id))
     return _snapshot_save(conversation, job, cfg, result, payload, watermark, started)
 
 

@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from deliberation.models import Job
@@ -31,11 +32,15 @@ def job_create(
 def job_claim(job_id: int) -> bool:
     """Move a queued job to running; False when another worker got it or it already ended."""
     now = timezone.now()
+    # One conditional UPDATE: the attempt is counted in the same statement that claims the job,
+    # so a worker killed right after claiming still used up an attempt.
     claimed = Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(
-        status=Job.Status.RUNNING, started_at=now, heartbeat_at=now, progress=0.0
+        status=Job.Status.RUNNING,
+        started_at=now,
+        heartbeat_at=now,
+        progress=0.0,
+        attempts=F("attempts") + 1,
     )
-    if claimed:
-        Job.objects.filter(pk=job_id).update(attempts=Job.objects.get(pk=job_id).attempts + 1)
     return claimed == 1
 
 
@@ -80,16 +85,24 @@ def jobs_recover_stale(
     worker passes older_than=0: nothing else can be running what it finds "running".
     """
     cutoff = timezone.now() - older_than
-    recovered = []
     stale = Job.objects.filter(status=Job.Status.RUNNING, heartbeat_at__lte=cutoff)
-    for job in stale:
-        with transaction.atomic():
-            if job.attempts >= MAX_ATTEMPTS:
-                job_fail(job.pk, f"Worker died; gave up after {job.attempts} attempts.")
-            else:
-                Job.objects.filter(pk=job.pk).update(
-                    status=Job.Status.QUEUED, message="requeued after a worker crash"
-                )
-                transaction.on_commit(lambda job=job: requeue(job))
-        recovered.append(job.pk)
-    return recovered
+    return [job.pk for job in stale if _recover_one(job, stale, requeue)]
+
+
+@transaction.atomic
+def _recover_one(job: Job, stale: QuerySet[Job], requeue: Callable[[Job], None]) -> bool:
+    """Requeue or fail one stale job; False when its worker finished it since it was listed.
+
+    The update is conditional on the job still being stale, so a slow worker's result is never
+    overwritten and a finished job is never run twice.
+    """
+    still_stale = stale.filter(pk=job.pk)
+    if job.attempts >= MAX_ATTEMPTS:
+        error = f"Worker died; gave up after {job.attempts} attempts."
+        now = timezone.now()
+        return still_stale.update(status=Job.Status.FAILED, error=error, finished_at=now) == 1
+    message = "requeued after a worker crash"
+    if still_stale.update(status=Job.Status.QUEUED, message=message) != 1:
+        return False
+    transaction.on_commit(lambda: requeue(job))
+    return True

@@ -37,6 +37,8 @@ from deliberation.selectors import statement_vote_counts
 
 _TOKEN_SALT = "concord.participant"
 COUNTS_INTERVAL_S = 0.25
+_QUESTION_KEY_MAX = DemographicAnswer._meta.get_field("question").max_length
+_ANSWER_MAX = DemographicAnswer._meta.get_field("answer").max_length
 _CONVERSATION_FIELDS = {
     "topic",
     "description",
@@ -239,6 +241,19 @@ def _validate_questions(questions: Any) -> None:
         ok = ok and isinstance(question.get("choices", []), list)
         if not ok:
             raise ApplicationError('Each demographic question needs a "key" and a "choices" list.')
+        _validate_question_fits(question["key"], question.get("choices") or [])
+
+
+def _validate_question_fits(key: str, choices: list[Any]) -> None:
+    """Answers are stored as (question, answer) rows: both must fit their columns."""
+    if not 1 <= len(key) <= _QUESTION_KEY_MAX:
+        raise ApplicationError(
+            f"A demographic question key must be 1 to {_QUESTION_KEY_MAX} characters: {key!r}."
+        )
+    if not all(isinstance(c, str) and len(c) <= _ANSWER_MAX for c in choices):
+        raise ApplicationError(
+            f"The choices of {key!r} must be texts of at most {_ANSWER_MAX} characters."
+        )
 
 
 @transaction.atomic
@@ -416,6 +431,10 @@ def _validate_answers(conversation: Conversation, answers: Mapping[str, Any]) ->
         choices = questions[key].get("choices") or []
         if not isinstance(answer, str) or (choices and answer not in choices):
             raise ApplicationError(f"Answer to {key!r} must be one of {choices}.")
+        if len(answer) > _ANSWER_MAX:
+            raise ApplicationError(
+                f"Answer to {key!r} is {len(answer)} characters; at most {_ANSWER_MAX} are kept."
+            )
 
 
 @transaction.atomic

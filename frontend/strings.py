@@ -21,6 +21,7 @@ _COMMON = {
     "you_are_here": _("You are here"),
     "unclustered": _("Not yet placed in a group"),
     "members": _("{n} people"),
+    # xgettext:no-python-format
     "bar_label": _("{group}: {agree}% agree, {disagree}% disagree, {pass}% pass ({n} votes)"),
     "pca": _("PCA"),
     "umap": _("UMAP"),
@@ -33,6 +34,7 @@ _MAP = {
     "you_marker": _("(your group)"),
     "repful_agree": _("agrees"),
     "repful_disagree": _("disagrees"),
+    # xgettext:no-python-format
     "stance": _("{pct}% of the group {stance}"),
 }
 
@@ -86,6 +88,9 @@ def moderator() -> dict[str, object]:
         "state_closed": _("Closed: no more votes"),
         "bad_json": _("The demographic questions are not valid JSON."),
         "votes_counts": _("{agree} agree · {disagree} disagree · {pass} pass"),
+        "pending": _("waiting"),
+        "accepted_state": _("accepted"),
+        "rejected_state": _("rejected"),
     }
 
 

@@ -7,6 +7,22 @@ import pytest
 from tests.factories import ConversationFactory, ParticipantFactory, UserFactory
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """On SQLite, test in a file as production does, not in Django's shared-cache memory database.
+
+    The live-server tests send concurrent requests: in a file each server thread has its own
+    connection and WAL + the busy timeout serialise writers, whereas the in-memory database
+    shares one connection across threads and answers "database table is locked" at once.
+    """
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        test_file = tmp_path_factory.mktemp("sqlite") / "test_concord.sqlite3"
+        database.setdefault("TEST", {})["NAME"] = str(test_file)
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hasher(settings):  # type: ignore[no-untyped-def]
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -59,9 +75,12 @@ def participant(conversation):  # type: ignore[no-untyped-def]
 
 @pytest.fixture(autouse=True)
 def _forget_recent_recomputes():  # type: ignore[no-untyped-def]
-    """The debounce memo is per process; a test must not inherit another test's window."""
+    """The recompute debounce and the push throttle remember per process: start each test afresh."""
     from consensus import scheduling
+    from deliberation import realtime
 
     scheduling._recently_queued.clear()
+    realtime._last_sent.clear()
     yield
     scheduling._recently_queued.clear()
+    realtime._last_sent.clear()

@@ -29,7 +29,16 @@ STATEMENTS = [
         (40, 4, 2),
         (35, 5, 3),
     ),
-    (2, "AI should respect the privacy of all users.", 0.83, 0.70, False, 0.69, (38, 5, 3), (33, 6, 4)),
+    (
+        2,
+        "AI should respect the privacy of all users.",
+        0.83,
+        0.70,
+        False,
+        0.69,
+        (38, 5, 3),
+        (33, 6, 4),
+    ),
     (3, "AI should not pretend to be a human.", 0.80, 0.66, False, 0.66, (36, 6, 4), (30, 8, 5)),
     (
         4,
@@ -149,21 +158,29 @@ def tiny(tiny_path: Path) -> tuple[Any, Any]:
 def constitution() -> Any:
     from alignment.constitution import build_constitution
 
-    return build_constitution(make_consensus_result(), source=SOURCE,
-                              created_at="2026-01-01T00:00:00+00:00")
+    return build_constitution(
+        make_consensus_result(), source=SOURCE, created_at="2026-01-01T00:00:00+00:00"
+    )
 
 
 FAST_GENERATION = {"max_new_tokens": 8, "batch_size": 4}
 
 
 @pytest.fixture(scope="session")
-def cai_file(tmp_path_factory: pytest.TempPathFactory, tiny: tuple[Any, Any],
-             constitution: Any) -> Path:
+def cai_file(
+    tmp_path_factory: pytest.TempPathFactory, tiny: tuple[Any, Any], constitution: Any
+) -> Path:
     """CAI records for 8 training prompts, generated once by the tiny model."""
     from alignment.cai_data import fixture_prompts, generate_cai, load_prompts
     from alignment.config import GenerationSettings
 
     path = tmp_path_factory.mktemp("cai") / "cai.jsonl"
-    generate_cai(*tiny, constitution, load_prompts(fixture_prompts("train"), limit=8), path,
-                 settings=GenerationSettings(**FAST_GENERATION), model_name="tiny")
+    generate_cai(
+        *tiny,
+        constitution,
+        load_prompts(fixture_prompts("train"), limit=8),
+        path,
+        settings=GenerationSettings(**FAST_GENERATION),
+        model_name="tiny",
+    )
     return path

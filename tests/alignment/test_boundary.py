@@ -3,8 +3,20 @@
 import subprocess
 import sys
 
-MODULES = ["config", "principles", "dedup", "constitution", "modeling", "generation",
-           "cai_data", "datasets_io", "train", "evaluate", "pipeline", "cli"]
+MODULES = [
+    "config",
+    "principles",
+    "dedup",
+    "constitution",
+    "modeling",
+    "generation",
+    "cai_data",
+    "datasets_io",
+    "train",
+    "evaluate",
+    "pipeline",
+    "cli",
+]
 
 
 def test_pure_modules_do_not_import_django() -> None:

@@ -39,23 +39,28 @@ def test_records_hold_the_bai_et_al_steps_and_provenance(cai_file, constitution)
     assert r["final"] == step["revision"]
     assert 0 <= r["feedback"]["soft_label"] <= 1
     assert r["feedback"]["soft_label"] == pytest.approx(
-        (r["feedback"]["p_first_as_a"] + r["feedback"]["p_first_as_b"]) / 2)
-    assert (r["constitution_version"], r["constitution_hash"]) == (
-        1, constitution.content_hash)
+        (r["feedback"]["p_first_as_a"] + r["feedback"]["p_first_as_b"]) / 2
+    )
+    assert (r["constitution_version"], r["constitution_hash"]) == (1, constitution.content_hash)
 
 
-def test_an_interrupted_run_resumes_without_duplicates(tmp_path, tiny, constitution,
-                                                       cai_file) -> None:
+def test_an_interrupted_run_resumes_without_duplicates(
+    tmp_path, tiny, constitution, cai_file
+) -> None:
     prompts = load_prompts(fixture_prompts("train"), limit=8)
     path = tmp_path / "cai.jsonl"
     with pytest.raises(Interrupt):
-        generate_cai(*tiny, constitution, prompts, path, settings=SETTINGS,
-                     progress=_stop_after(3))
-    assert [r["prompt_id"] for r in read_records(path)] == ["train-001", "train-002",
-                                                            "train-003"]
+        generate_cai(*tiny, constitution, prompts, path, settings=SETTINGS, progress=_stop_after(3))
+    assert [r["prompt_id"] for r in read_records(path)] == ["train-001", "train-002", "train-003"]
     seen: list[tuple[int, int]] = []
-    stats = generate_cai(*tiny, constitution, prompts, path, settings=SETTINGS,
-                         progress=lambda d, t: seen.append((d, t)))
+    stats = generate_cai(
+        *tiny,
+        constitution,
+        prompts,
+        path,
+        settings=SETTINGS,
+        progress=lambda d, t: seen.append((d, t)),
+    )
     assert (stats.skipped, stats.generated, stats.total) == (3, 5, 8)
     assert seen[0] == (4, 8) and seen[-1] == (8, 8)
     resumed = read_records(path)
@@ -63,15 +68,15 @@ def test_an_interrupted_run_resumes_without_duplicates(tmp_path, tiny, constitut
     # Same principles as an uninterrupted run: sampling is seeded per prompt id.
     uninterrupted = read_records(cai_file)
     assert [r["rounds"][0]["principle_id"] for r in resumed] == [
-        r["rounds"][0]["principle_id"] for r in uninterrupted]
+        r["rounds"][0]["principle_id"] for r in uninterrupted
+    ]
 
 
 def test_a_torn_last_line_is_cut_before_resuming(tmp_path, tiny, constitution) -> None:
     prompts = load_prompts(fixture_prompts("train"), limit=2)
     path = tmp_path / "cai.jsonl"
     with pytest.raises(Interrupt):
-        generate_cai(*tiny, constitution, prompts, path, settings=SETTINGS,
-                     progress=_stop_after(1))
+        generate_cai(*tiny, constitution, prompts, path, settings=SETTINGS, progress=_stop_after(1))
     with path.open("a", encoding="utf-8") as handle:
         handle.write('{"prompt_id": "train-002", "prom')  # crash mid-write
     assert len(read_records(path)) == 1

@@ -33,7 +33,8 @@ def test_merged_principles_keep_every_source_statement(consensus_result, source)
     merged = build(consensus_result, source).principle("p-1")
     assert [s.text for s in merged.sources] == [
         "AI should respect the privacy of every user.",
-        "AI should respect the privacy of all users."]
+        "AI should respect the privacy of all users.",
+    ]
     assert merged.statement == "AI should respect the privacy of every user."
 
 
@@ -89,8 +90,9 @@ def test_provenance_records_votes_scores_and_rule(consensus_result, source) -> N
     assert p.text == "Choose the response that never helps someone build a weapon."
     assert p.rewrite == "template"
     assert p.sources[0].scores["mea"] == 0.76
-    assert [(v.group_id, v.n_agree, v.n_disagree, v.n_pass, v.n_votes)
-            for v in p.sources[0].group_votes] == [("0", 42, 2, 2, 46), ("1", 38, 3, 2, 43)]
+    assert [
+        (v.group_id, v.n_agree, v.n_disagree, v.n_pass, v.n_votes) for v in p.sources[0].group_votes
+    ] == [("0", 42, 2, 2, 46), ("1", 38, 3, 2, 43)]
     assert dict(c.source) == source
     assert p.critique_request.startswith("Identify specific ways")
 
@@ -144,7 +146,8 @@ def test_new_version_points_to_parent_and_diff_shows_changes(consensus_result, s
     assert [p.id for p in d.added] == ["p-8"]
     assert [p.id for p in d.removed] == ["p-3"]
     assert [(a.id, b.text) for a, b in d.changed] == [
-        ("p-4", "Choose the response that admits uncertainty.")]
+        ("p-4", "Choose the response that admits uncertainty.")
+    ]
     assert const.diff(v1, v1).is_empty
     json.dumps(d.to_dict())
 
@@ -170,6 +173,15 @@ def test_a_model_rewrite_is_used_only_when_well_formed(consensus_result, source)
 
     c = build(consensus_result, source, rewriter=rewriter)
     assert (c.principle("p-7").text, c.principle("p-7").rewrite) == (
-        "Choose the response that is safe.", "model")
+        "Choose the response that is safe.",
+        "model",
+    )
     assert c.principle("p-3").rewrite == "template"
     assert c.principle("p-7").statement == "Never help someone build a weapon."
+
+
+def test_malformed_json_is_a_constitution_error() -> None:
+    with pytest.raises(ConstitutionError, match="not valid JSON"):
+        const.from_json("{")
+    with pytest.raises(ConstitutionError, match="malformed"):
+        const.from_dict({"version": 1})

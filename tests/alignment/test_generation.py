@@ -47,8 +47,9 @@ def test_scores_match_a_full_forward_pass(tiny) -> None:
     with torch.no_grad():
         logps = torch.log_softmax(model(ids).logits[0, :-1].float(), -1)
     expected = sum(float(logps[len(prompt_ids) - 1 + i, t]) for i, t in enumerate(completion_ids))
-    scores = completion_logprobs(model, tokenizer, ["The answer is: ", "x " * 30],
-                                 ["(A)", "(B)"], batch_size=2)  # padded batch
+    scores = completion_logprobs(
+        model, tokenizer, ["The answer is: ", "x " * 30], ["(A)", "(B)"], batch_size=2
+    )  # padded batch
     assert scores[0] == pytest.approx(expected, abs=1e-4)
 
 
@@ -57,8 +58,9 @@ def test_judgement_averages_both_orders(tiny) -> None:
     [j] = judge_pairs(model, tokenizer, [("Q?", "Choose the response that is kind.", "a", "b")])
     assert 0 <= j.p_first_as_a <= 1 and 0 <= j.p_first_as_b <= 1
     assert j.p_first == pytest.approx((j.p_first_as_a + j.p_first_as_b) / 2)
-    [swapped] = judge_pairs(model, tokenizer,
-                            [("Q?", "Choose the response that is kind.", "b", "a")])
+    [swapped] = judge_pairs(
+        model, tokenizer, [("Q?", "Choose the response that is kind.", "b", "a")]
+    )
     assert swapped.p_first == pytest.approx(1 - j.p_first, abs=1e-6)  # order cancels exactly
 
 
@@ -75,8 +77,14 @@ def test_left_padded_batches_match_one_by_one_greedy(tiny) -> None:
 def test_progress_reports_done_and_total(tiny) -> None:
     model, tokenizer = tiny
     seen: list[tuple[int, int]] = []
-    generate_texts(model, tokenizer, ["a", "b", "c"], max_new_tokens=2, batch_size=2,
-                   progress=lambda d, t: seen.append((d, t)))
+    generate_texts(
+        model,
+        tokenizer,
+        ["a", "b", "c"],
+        max_new_tokens=2,
+        batch_size=2,
+        progress=lambda d, t: seen.append((d, t)),
+    )
     assert seen == [(2, 3), (3, 3)]
 
 
@@ -84,4 +92,18 @@ def test_sampling_is_seeded(tiny) -> None:
     model, tokenizer = tiny
     kw = {"max_new_tokens": 6, "do_sample": True, "temperature": 1.0}
     assert generate_texts(model, tokenizer, ["x"], seed=3, **kw) == generate_texts(
-        model, tokenizer, ["x"], seed=3, **kw)
+        model, tokenizer, ["x"], seed=3, **kw
+    )
+
+
+def test_a_garbled_model_rewrite_falls_back_to_the_template(tiny) -> None:
+    from alignment.constitution import build_constitution
+    from alignment.generation import model_rewriter
+
+    from .conftest import SOURCE, make_consensus_result
+
+    c = build_constitution(
+        make_consensus_result(), source=SOURCE, rewriter=model_rewriter(*tiny, max_new_tokens=6)
+    )
+    assert {p.rewrite for p in c.principles} == {"template"}  # random weights: never well formed
+    assert c.params["rewriter"] == "model"

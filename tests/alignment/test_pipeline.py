@@ -16,29 +16,61 @@ from .conftest import make_consensus_result
 
 
 def _config(cache: Path, **kw) -> ChainConfig:
-    return ChainConfig(max_prompts=8, max_heldout=3, sft_steps=2, pref_steps=2, batch_size=4,
-                       max_length=128, device="cpu", cache_dir=str(cache),
-                       generation=GenerationSettings(max_new_tokens=8, batch_size=4), **kw)
+    return ChainConfig(
+        max_prompts=8,
+        max_heldout=3,
+        sft_steps=2,
+        pref_steps=2,
+        batch_size=4,
+        max_length=128,
+        device="cpu",
+        cache_dir=str(cache),
+        generation=GenerationSettings(max_new_tokens=8, batch_size=4),
+        **kw,
+    )
 
 
 @pytest.mark.parametrize("method", ["dpo", "kto"])
 def test_the_whole_chain_writes_every_artefact(tmp_path, model_cache, source, method) -> None:
     steps: list[tuple[str, str]] = []
     progress: dict[str, list] = {}
-    state = run_chain(make_consensus_result(), source=source, model="tiny",
-                      out_dir=tmp_path, method=method, config=_config(model_cache),
-                      on_step=lambda s, status, info: steps.append((s, status)),
-                      on_progress=lambda s, d, t, logs: progress.setdefault(s, []).append(
-                          (d, t, logs)))
+    state = run_chain(
+        make_consensus_result(),
+        source=source,
+        model="tiny",
+        out_dir=tmp_path,
+        method=method,
+        config=_config(model_cache),
+        on_step=lambda s, status, info: steps.append((s, status)),
+        on_progress=lambda s, d, t, logs: progress.setdefault(s, []).append((d, t, logs)),
+    )
     names = {p.name for p in tmp_path.iterdir()}
-    assert {"constitution.json", "constitution.md", "cai.jsonl", "heldout_cai.jsonl",
-            "sft.jsonl", f"{method}.jsonl", "run.json", "README.md", "evaluation.json",
-            "sft", method} <= names
+    assert {
+        "constitution.json",
+        "constitution.md",
+        "cai.jsonl",
+        "heldout_cai.jsonl",
+        "sft.jsonl",
+        f"{method}.jsonl",
+        "run.json",
+        "README.md",
+        "evaluation.json",
+        "sft",
+        method,
+    } <= names
     saved = json.loads((tmp_path / "run.json").read_text())
     assert saved["status"] == state["status"] == "finished" and saved["error"] is None
     assert [s for s, status in steps if status == "finished"] == [
-        "constitution", "load_model", "generate", "generate_heldout", "datasets", "sft",
-        "preference", "evaluate", "card"]
+        "constitution",
+        "load_model",
+        "generate",
+        "generate_heldout",
+        "datasets",
+        "sft",
+        "preference",
+        "evaluate",
+        "card",
+    ]
     c = const.from_json((tmp_path / "constitution.json").read_text())
     prov = saved["provenance"]
     assert (prov["conversation"], prov["snapshot_id"]) == ("ai-values-2026", 17)
@@ -57,8 +89,13 @@ def test_the_whole_chain_writes_every_artefact(tmp_path, model_cache, source, me
 
 def test_a_failure_is_recorded_and_raised(tmp_path, model_cache, source) -> None:
     with pytest.raises(ConstitutionError):
-        run_chain(make_consensus_result() | {"groups": []}, source=source, model="tiny",
-                  out_dir=tmp_path, config=_config(model_cache))
+        run_chain(
+            make_consensus_result() | {"groups": []},
+            source=source,
+            model="tiny",
+            out_dir=tmp_path,
+            config=_config(model_cache),
+        )
     saved = json.loads((tmp_path / "run.json").read_text())
     assert saved["status"] == "failed"
     assert saved["error"]["type"] == "ConstitutionError"
@@ -68,8 +105,13 @@ def test_a_failure_is_recorded_and_raised(tmp_path, model_cache, source) -> None
 
 def test_a_missing_model_fails_in_its_step(tmp_path, model_cache, source) -> None:
     with pytest.raises(Exception, match="no-such/model"):
-        run_chain(make_consensus_result(), source=source, model="no-such/model",
-                  out_dir=tmp_path, config=_config(model_cache))
+        run_chain(
+            make_consensus_result(),
+            source=source,
+            model="no-such/model",
+            out_dir=tmp_path,
+            config=_config(model_cache),
+        )
     saved = json.loads((tmp_path / "run.json").read_text())
     assert (saved["status"], saved["error"]["step"]) == ("failed", "load_model")
 
@@ -77,22 +119,41 @@ def test_a_missing_model_fails_in_its_step(tmp_path, model_cache, source) -> Non
 def test_cli_builds_constitutions(tmp_path, capsys) -> None:
     result = tmp_path / "result.json"
     result.write_text(json.dumps(make_consensus_result() | {"conversation": "c1"}))
-    assert main(["constitution", "--consensus-json", str(result), "--out",
-                 str(tmp_path / "c.json")]) == 0
+    assert (
+        main(["constitution", "--consensus-json", str(result), "--out", str(tmp_path / "c.json")])
+        == 0
+    )
     assert "4 principles, version 1" in capsys.readouterr().out
     c = const.from_json((tmp_path / "c.json").read_text())
     assert c.source["conversation"] == "c1" and (tmp_path / "c.md").exists()
-    assert main(["constitution", "--consensus-json", str(result), "--per-group", "--out",
-                 str(tmp_path / "groups")]) == 0
+    assert (
+        main(
+            [
+                "constitution",
+                "--consensus-json",
+                str(result),
+                "--per-group",
+                "--out",
+                str(tmp_path / "groups"),
+            ]
+        )
+        == 0
+    )
     assert {p.name for p in (tmp_path / "groups").iterdir()} == {
-        "group-0.json", "group-0.md", "group-1.json", "group-1.md"}
+        "group-0.json",
+        "group-0.md",
+        "group-1.json",
+        "group-1.md",
+    }
 
 
 def test_cli_reports_library_errors_in_one_line(tmp_path, capsys) -> None:
     result = tmp_path / "result.json"
     result.write_text(json.dumps({"statements": [], "groups": []}))
-    assert main(["constitution", "--consensus-json", str(result), "--out",
-                 str(tmp_path / "c.json")]) == 2
+    assert (
+        main(["constitution", "--consensus-json", str(result), "--out", str(tmp_path / "c.json")])
+        == 2
+    )
     assert capsys.readouterr().err.strip() == "error: consensus result has no statements"
 
 
@@ -100,12 +161,114 @@ def test_cli_chain_on_the_tiny_model(tmp_path, model_cache, monkeypatch, capsys)
     monkeypatch.setenv("CONCORD_MODEL_CACHE", str(model_cache))
     result = tmp_path / "result.json"
     result.write_text(json.dumps(make_consensus_result()))
-    code = main(["chain", "--consensus-json", str(result), "--model", "tiny", "--out",
-                 str(tmp_path / "run"), "--max-prompts", "4", "--max-heldout", "2",
-                 "--sft-steps", "1", "--pref-steps", "1", "--max-new-tokens", "6",
-                 "--max-length", "128", "--device", "cpu", "--method", "kto",
-                 "--conversation", "demo", "--snapshot-id", "3"])
+    code = main(
+        [
+            "chain",
+            "--consensus-json",
+            str(result),
+            "--model",
+            "tiny",
+            "--out",
+            str(tmp_path / "run"),
+            "--max-prompts",
+            "4",
+            "--max-heldout",
+            "2",
+            "--sft-steps",
+            "1",
+            "--pref-steps",
+            "1",
+            "--max-new-tokens",
+            "6",
+            "--max-length",
+            "128",
+            "--device",
+            "cpu",
+            "--method",
+            "kto",
+            "--conversation",
+            "demo",
+            "--snapshot-id",
+            "3",
+        ]
+    )
     assert code == 0
     assert '"status": "finished"' in capsys.readouterr().out
     saved = json.loads((tmp_path / "run" / "run.json").read_text())
     assert saved["source"] == {"conversation": "demo", "snapshot_id": "3"}
+
+
+def test_cli_single_steps(
+    tmp_path, model_cache, cai_file, constitution, monkeypatch, capsys
+) -> None:
+    monkeypatch.setenv("CONCORD_MODEL_CACHE", str(model_cache))
+    (tmp_path / "c.json").write_text(const.to_json(constitution))
+    assert (
+        main(
+            [
+                "generate",
+                "--model",
+                "tiny",
+                "--constitution",
+                str(tmp_path / "c.json"),
+                "--max-prompts",
+                "2",
+                "--max-new-tokens",
+                "4",
+                "--device",
+                "cpu",
+                "--out",
+                str(tmp_path / "cai.jsonl"),
+            ]
+        )
+        == 0
+    )
+    assert main(["datasets", "--cai", str(cai_file), "--out-dir", str(tmp_path / "d")]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "sft",
+                "--model",
+                "tiny",
+                "--data",
+                str(tmp_path / "d" / "sft.jsonl"),
+                "--out",
+                str(tmp_path / "sft"),
+                "--steps",
+                "1",
+                "--max-length",
+                "128",
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "evaluate",
+                "--base",
+                "tiny",
+                "--tuned",
+                str(tmp_path / "sft" / "model"),
+                "--constitution",
+                str(tmp_path / "c.json"),
+                "--max-prompts",
+                "2",
+                "--pairs",
+                str(tmp_path / "d" / "dpo.jsonl"),
+                "--max-new-tokens",
+                "4",
+                "--device",
+                "cpu",
+                "--out",
+                str(tmp_path / "eval.json"),
+            ]
+        )
+        == 0
+    )
+    evaluation = json.loads((tmp_path / "eval.json").read_text())
+    assert evaluation["n_prompts"] == 2 and evaluation["reward"]["n_pairs"] > 0
+    assert len((tmp_path / "cai.jsonl").read_text().splitlines()) == 2

@@ -9,8 +9,10 @@ from alignment.config import PromptFileError
 
 
 def test_bundled_prompt_sets_are_multilingual() -> None:
-    train, heldout = load_prompts(fixture_prompts("train")), load_prompts(
-        fixture_prompts("heldout"))
+    train, heldout = (
+        load_prompts(fixture_prompts("train")),
+        load_prompts(fixture_prompts("heldout")),
+    )
     assert len(train) == 40 and len(heldout) == 12
     assert {"en", "ar", "fa", "zh", "es", "hi"} <= {p.language for p in train}
     assert {"en", "ar", "fa", "zh", "es", "hi"} <= {p.language for p in heldout}
@@ -20,7 +22,9 @@ def test_bundled_prompt_sets_are_multilingual() -> None:
 
 def test_limit_takes_the_first_prompts() -> None:
     assert [p.id for p in load_prompts(fixture_prompts("train"), limit=2)] == [
-        "train-001", "train-002"]
+        "train-001",
+        "train-002",
+    ]
 
 
 def _write(tmp_path, *lines: str):
@@ -52,7 +56,9 @@ def test_a_malformed_line_is_named(tmp_path, bad: str, message: str) -> None:
 def test_user_files_with_the_same_fields_are_accepted(tmp_path) -> None:
     prompts = load_prompts(_write(tmp_path, GOOD, json.dumps({"id": 7, "prompt": " Hi "})))
     assert [(p.id, p.prompt, p.language, p.tags) for p in prompts] == [
-        ("a", "Hello?", "en", ("x",)), ("7", "Hi", "und", ())]
+        ("a", "Hello?", "en", ("x",)),
+        ("7", "Hi", "und", ()),
+    ]
 
 
 def test_missing_or_empty_files_are_errors(tmp_path) -> None:

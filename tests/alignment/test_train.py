@@ -14,8 +14,7 @@ from alignment.cai_data import read_records
 from alignment.config import ConfigError, DPORunConfig, KTORunConfig, SFTRunConfig
 from alignment.train import train_preference, train_sft
 
-FAST = {"max_length": 128, "per_device_train_batch_size": 4, "device": "cpu",
-        "learning_rate": 1e-3}
+FAST = {"max_length": 128, "per_device_train_batch_size": 4, "device": "cpu", "learning_rate": 1e-3}
 
 
 def _weights(folder: Path | str) -> dict[str, torch.Tensor]:
@@ -32,8 +31,11 @@ def _assert_all_changed(before: dict, after: dict) -> None:
 def data(tmp_path_factory, cai_file) -> dict[str, Path]:
     records = read_records(cai_file)
     out = tmp_path_factory.mktemp("data")
-    for name, rows in [("sft", dio.sft_rows(records)), ("dpo", dio.dpo_rows(records)),
-                       ("kto", dio.kto_rows(records))]:
+    for name, rows in [
+        ("sft", dio.sft_rows(records)),
+        ("dpo", dio.dpo_rows(records)),
+        ("kto", dio.kto_rows(records)),
+    ]:
         dio.write_jsonl(rows, out / f"{name}.jsonl")
     return {n: out / f"{n}.jsonl" for n in ("sft", "dpo", "kto")}
 
@@ -42,8 +44,12 @@ def data(tmp_path_factory, cai_file) -> dict[str, Path]:
 def sft_model(tmp_path_factory, tiny_path, data) -> tuple[str, list]:
     logs: list = []
     config = SFTRunConfig(output_dir=str(tmp_path_factory.mktemp("sft")), max_steps=3, **FAST)
-    result = train_sft(tiny_path, data["sft"], config,
-                       progress=lambda step, total, log: logs.append((step, total, log)))
+    result = train_sft(
+        tiny_path,
+        data["sft"],
+        config,
+        progress=lambda step, total, log: logs.append((step, total, log)),
+    )
     return result, logs
 
 
@@ -61,27 +67,35 @@ def test_sft_changes_every_parameter_and_logs_loss(tiny_path, sft_model) -> None
 
 
 @pytest.mark.parametrize(("method", "cls"), [("dpo", DPORunConfig), ("kto", KTORunConfig)])
-def test_preference_training_from_the_saved_sft_model(tmp_path, sft_model, data, method,
-                                                      cls) -> None:
+def test_preference_training_from_the_saved_sft_model(
+    tmp_path, sft_model, data, method, cls
+) -> None:
     sft, _ = sft_model
     logs: list = []
     config = cls(output_dir=str(tmp_path / method), max_steps=3, **FAST)
-    result = train_preference(sft.model_dir, data[method], config, method=method,
-                              progress=lambda s, t, log: logs.append(log))
+    result = train_preference(
+        sft.model_dir,
+        data[method],
+        config,
+        method=method,
+        progress=lambda s, t, log: logs.append(log),
+    )
     _assert_all_changed(_weights(sft.model_dir), _weights(result.model_dir))
     assert sum("loss" in log for log in logs) == 3
     assert result.metrics["steps"] == 3 and result.stage == method
 
 
 def test_lora_trains_adapters_and_saves_a_merged_model(tmp_path, tiny_path, data) -> None:
-    config = SFTRunConfig(output_dir=str(tmp_path / "lora"), max_steps=2, use_lora=True,
-                          lora_r=4, **FAST)
+    config = SFTRunConfig(
+        output_dir=str(tmp_path / "lora"), max_steps=2, use_lora=True, lora_r=4, **FAST
+    )
     result = train_sft(tiny_path, data["sft"], config)
     before, after = _weights(tiny_path), _weights(result.model_dir)
     assert before.keys() == after.keys()  # merged: a plain model, no adapter weights
     changed = {k for k in before if not torch.equal(before[k], after[k])}
-    assert changed and all(any(m in k for m in ("q_proj", "k_proj", "v_proj", "o_proj"))
-                           for k in changed)
+    assert changed and all(
+        any(m in k for m in ("q_proj", "k_proj", "v_proj", "o_proj")) for k in changed
+    )
 
 
 class Crash(Exception):
@@ -99,15 +113,20 @@ def test_a_crashed_run_resumes_from_its_last_checkpoint(tmp_path, tiny_path, dat
         train_sft(tiny_path, data["sft"], config, progress=crash_at_3)
     assert (tmp_path / "run" / "checkpoint-2" / "optimizer.pt").exists()
     steps: list[int] = []
-    result = train_sft(tiny_path, data["sft"], config,
-                       progress=lambda s, t, log: steps.append(s) if "loss" in log else None)
+    result = train_sft(
+        tiny_path,
+        data["sft"],
+        config,
+        progress=lambda s, t, log: steps.append(s) if "loss" in log else None,
+    )
     assert result.resumed_from.endswith("checkpoint-2")
     assert steps == [3, 4] and result.metrics["steps"] == 4
 
 
 def test_stage_and_config_must_match(tmp_path, tiny_path, data) -> None:
     with pytest.raises(ConfigError, match="KTORunConfig"):
-        train_preference(tiny_path, data["kto"], DPORunConfig(output_dir=str(tmp_path)),
-                         method="kto")
+        train_preference(
+            tiny_path, data["kto"], DPORunConfig(output_dir=str(tmp_path)), method="kto"
+        )
     with pytest.raises(ConfigError, match="SFTRunConfig"):
         train_sft(tiny_path, data["sft"], DPORunConfig(output_dir=str(tmp_path)))

@@ -39,7 +39,9 @@ def recompute_jobs(conversation):  # type: ignore[no-untyped-def]
     return Job.objects.filter(conversation=conversation, kind=scheduling.RECOMPUTE_KIND)
 
 
-def test_a_burst_of_votes_queues_one_delayed_recompute(conversation, django_capture_on_commit_callbacks):
+def test_a_burst_of_votes_queues_one_delayed_recompute(
+    conversation, django_capture_on_commit_callbacks
+):
     statements = [StatementFactory(conversation=conversation) for _ in range(5)]
     voters = [ParticipantFactory(conversation=conversation) for _ in range(4)]
     with django_capture_on_commit_callbacks(execute=True):
@@ -95,7 +97,9 @@ def test_automatic_recompute_can_be_switched_off(conversation, settings, request
     assert not recompute_jobs(conversation).exists()
 
 
-def test_a_recompute_asked_for_by_hand_runs_at_once(conversation, moderator, django_capture_on_commit_callbacks):
+def test_a_recompute_asked_for_by_hand_runs_at_once(
+    conversation, moderator, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         job = scheduling.recompute_enqueue(conversation_id=conversation.pk, user=moderator)
     job.refresh_from_db()
@@ -103,7 +107,9 @@ def test_a_recompute_asked_for_by_hand_runs_at_once(conversation, moderator, dja
     assert DBTaskResult.objects.ready().filter(pk=job.task_id).exists()
 
 
-def test_nothing_is_queued_when_the_vote_rolls_back(conversation, participant, django_capture_on_commit_callbacks):
+def test_nothing_is_queued_when_the_vote_rolls_back(
+    conversation, participant, django_capture_on_commit_callbacks
+):
     from django.db import transaction
 
     statement = StatementFactory(conversation=conversation)
@@ -112,3 +118,44 @@ def test_nothing_is_queued_when_the_vote_rolls_back(conversation, participant, d
             services.vote_cast(participant=participant, statement_id=statement.pk, value=1)
             raise RuntimeError("rolled back")
     assert not recompute_jobs(conversation).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_processes_asking_at_the_same_moment_queue_one_job(conversation, monkeypatch):
+    """Server processes share no memo: their check-then-queue must still leave one job waiting."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier, BrokenBarrierError
+
+    from django.db import connection
+
+    monkeypatch.setattr(scheduling, "_recently_queued", _NoMemo())
+    everyone_checked = Barrier(6, timeout=1)
+    exists = scheduling._queued_job_exists
+
+    def check_then_wait(conversation_id):  # type: ignore[no-untyped-def]
+        answer = exists(conversation_id)
+        try:  # hold every requester between its check and its insert, if the code lets us
+            everyone_checked.wait()
+        except BrokenBarrierError:
+            pass
+        return answer
+
+    monkeypatch.setattr(scheduling, "_queued_job_exists", check_then_wait)
+
+    def process(_):  # type: ignore[no-untyped-def]
+        try:
+            return scheduling.recompute_request(conversation.pk)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(6) as pool:
+        queued = [job for job in pool.map(process, range(6)) if job is not None]
+    assert len(queued) == 1
+    assert recompute_jobs(conversation).count() == 1
+
+
+class _NoMemo(dict):  # type: ignore[type-arg]
+    """The memo of a process that has never queued anything."""
+
+    def get(self, key, default=None):  # type: ignore[no-untyped-def]
+        return default

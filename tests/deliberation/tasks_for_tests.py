@@ -1,4 +1,4 @@
-"""Tiny tasks for the worker tests: real django-tasks tasks that run under deliberation.jobs.job_run.
+"""Tiny tasks for the worker tests: real django-tasks tasks run under `jobs.job_run`.
 
 They stand in for the consensus recompute, whose work lives in another module; what the worker
 tests check is the queue and the job status protocol, not the math.

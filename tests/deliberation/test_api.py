@@ -133,8 +133,11 @@ def test_a_moderator_closes_a_conversation(as_moderator, conversation):
 
 @pytest.mark.parametrize(
     ("payload", "word"),
-    [({"topic": ""}, "topic"), ({"is_open": "maybe"}, "is_open"),
-     ({"demographic_questions": [1]}, "key")],
+    [
+        ({"topic": ""}, "topic"),
+        ({"is_open": "maybe"}, "is_open"),
+        ({"demographic_questions": [1]}, "key"),
+    ],
 )
 def test_it_rejects_bad_conversation_updates(as_moderator, conversation, payload, word):
     assert_error(as_moderator.patch(url(conversation), payload, format="json"), 400, word)
@@ -163,8 +166,13 @@ def test_a_moderators_statement_is_an_accepted_seed(as_moderator, conversation):
 
 @pytest.mark.parametrize(
     ("text", "status", "word"),
-    [("", 400, "empty"), ("  \u200b ", 400, "empty"), ("x" * 1001, 400, "limit is 1000"),
-     ("x" * 20001, 400, "text"), ("nul\x00byte", 400, "text")],
+    [
+        ("", 400, "empty"),
+        ("  \u200b ", 400, "empty"),
+        ("x" * 1001, 400, "limit is 1000"),
+        ("x" * 20001, 400, "text"),
+        ("nul\x00byte", 400, "text"),
+    ],
 )
 def test_it_rejects_bad_statements(as_participant, conversation, text, status, word):
     response = as_participant.post(url(conversation, "statements/"), {"text": text}, format="json")
@@ -172,8 +180,12 @@ def test_it_rejects_bad_statements(as_participant, conversation, text, status, w
     assert not Statement.objects.exists()
 
 
-def test_it_rejects_a_duplicate_statement_naming_the_original(as_participant, conversation, statement):
-    response = as_participant.post(url(conversation, "statements/"), {"text": statement.text.upper()})
+def test_it_rejects_a_duplicate_statement_naming_the_original(
+    as_participant, conversation, statement
+):
+    response = as_participant.post(
+        url(conversation, "statements/"), {"text": statement.text.upper()}
+    )
     body = assert_error(response, 409, "duplicates")
     assert body["code"] == "conflict" and body["extra"] == {"statement_id": statement.pk}
 
@@ -191,7 +203,9 @@ def test_it_rejects_statements_when_participants_may_not_write(as_participant, c
 
 def test_moderators_filter_statements_by_moderation(as_moderator, conversation, statement):
     pending = StatementFactory(conversation=conversation, moderation="pending")
-    results = as_moderator.get(url(conversation, "statements/?moderation=pending")).json()["results"]
+    results = as_moderator.get(url(conversation, "statements/?moderation=pending")).json()[
+        "results"
+    ]
     assert [s["id"] for s in results] == [pending.pk]
     assert "n_agree" in results[0]
 
@@ -221,11 +235,16 @@ def test_it_rejects_bad_list_parameters_without_a_500(as_moderator, conversation
 
 
 def test_a_moderator_accepts_and_rejects_with_a_reason(as_moderator, conversation):
-    first, second = (StatementFactory(conversation=conversation, moderation="pending") for _ in "ab")
-    accepted = as_moderator.post(url(conversation, f"statements/{first.pk}/moderate/"), {"state": "accepted"})
+    first, second = (
+        StatementFactory(conversation=conversation, moderation="pending") for _ in "ab"
+    )
+    accepted = as_moderator.post(
+        url(conversation, f"statements/{first.pk}/moderate/"), {"state": "accepted"}
+    )
     assert accepted.status_code == 200 and accepted.json()["moderation"] == "accepted"
     rejected = as_moderator.post(
-        url(conversation, f"statements/{second.pk}/moderate/"), {"state": "rejected", "reason": "Spam"}
+        url(conversation, f"statements/{second.pk}/moderate/"),
+        {"state": "rejected", "reason": "Spam"},
     )
     assert rejected.status_code == 200
     second.refresh_from_db()
@@ -246,7 +265,9 @@ def test_it_rejects_bad_moderation(as_moderator, conversation, payload, word):
 
 def test_moderating_a_statement_of_another_conversation_is_a_404(as_moderator, conversation):
     elsewhere = StatementFactory(moderation="pending")
-    response = as_moderator.post(url(conversation, f"statements/{elsewhere.pk}/moderate/"), {"state": "accepted"})
+    response = as_moderator.post(
+        url(conversation, f"statements/{elsewhere.pk}/moderate/"), {"state": "accepted"}
+    )
     assert_error(response, 404)
 
 
@@ -288,7 +309,9 @@ def test_joining_as_an_account_is_idempotent_across_sessions(conversation):
 
 @pytest.mark.parametrize("external_id", ["", "   ", "x" * 201])
 def test_it_rejects_bad_external_ids(api, conversation, external_id):
-    response = api.post(url(conversation, "participants/"), {"external_id": external_id}, format="json")
+    response = api.post(
+        url(conversation, "participants/"), {"external_id": external_id}, format="json"
+    )
     assert_error(response, 400, "external_id")
 
 
@@ -312,16 +335,30 @@ def test_me_without_joining_asks_to_join_first(api, conversation):
 def test_next_serves_a_statement_then_204_when_done(as_participant, conversation, statement):
     served = as_participant.get(url(conversation, "next/"))
     assert served.status_code == 200 and served.json()["id"] == statement.pk
-    as_participant.post(url(conversation, "votes/"), {"statement_id": statement.pk, "value": 1}, format="json")
+    as_participant.post(
+        url(conversation, "votes/"), {"statement_id": statement.pk, "value": 1}, format="json"
+    )
     assert as_participant.get(url(conversation, "next/")).status_code == 204
 
 
-def test_a_participant_votes_and_changes_the_vote(as_participant, conversation, statement, participant):
-    cast = as_participant.post(url(conversation, "votes/"), {"statement_id": statement.pk, "value": 1}, format="json")
-    assert cast.status_code == 200 and cast.json() == {"statement_id": statement.pk, "value": 1, "changed": True}
-    again = as_participant.post(url(conversation, "votes/"), {"statement_id": statement.pk, "value": 1}, format="json")
+def test_a_participant_votes_and_changes_the_vote(
+    as_participant, conversation, statement, participant
+):
+    cast = as_participant.post(
+        url(conversation, "votes/"), {"statement_id": statement.pk, "value": 1}, format="json"
+    )
+    assert cast.status_code == 200 and cast.json() == {
+        "statement_id": statement.pk,
+        "value": 1,
+        "changed": True,
+    }
+    again = as_participant.post(
+        url(conversation, "votes/"), {"statement_id": statement.pk, "value": 1}, format="json"
+    )
     assert again.json()["changed"] is False
-    changed = as_participant.post(url(conversation, "votes/"), {"statement_id": statement.pk, "value": -1}, format="json")
+    changed = as_participant.post(
+        url(conversation, "votes/"), {"statement_id": statement.pk, "value": -1}, format="json"
+    )
     assert changed.json()["changed"] is True
     assert Vote.objects.get(participant=participant).value == -1
 
@@ -356,19 +393,25 @@ def test_it_rejects_a_non_json_body(as_participant, conversation):
 
 def test_it_rejects_votes_on_pending_statements(as_participant, conversation):
     pending = StatementFactory(conversation=conversation, moderation="pending")
-    response = as_participant.post(url(conversation, "votes/"), {"statement_id": pending.pk, "value": 1}, format="json")
+    response = as_participant.post(
+        url(conversation, "votes/"), {"statement_id": pending.pk, "value": 1}, format="json"
+    )
     assert_error(response, 409, "pending")
 
 
 def test_it_rejects_votes_in_a_closed_conversation(as_participant, conversation, statement):
     Conversation.objects.filter(pk=conversation.pk).update(is_open=False)
-    response = as_participant.post(url(conversation, "votes/"), {"statement_id": statement.pk, "value": 1}, format="json")
+    response = as_participant.post(
+        url(conversation, "votes/"), {"statement_id": statement.pk, "value": 1}, format="json"
+    )
     assert_error(response, 409, "closed")
 
 
 def test_moderators_list_votes_filtered_by_statement(as_moderator, conversation, statement):
     other = StatementFactory(conversation=conversation)
-    wanted = [VoteFactory(statement=statement, participant__conversation=conversation).pk for _ in "ab"]
+    wanted = [
+        VoteFactory(statement=statement, participant__conversation=conversation).pk for _ in "ab"
+    ]
     VoteFactory(statement=other, participant__conversation=conversation)
     page = as_moderator.get(url(conversation, f"votes/?statement={statement.pk}")).json()
     assert page["count"] == 2 and [v["id"] for v in page["results"]] == wanted
@@ -389,7 +432,9 @@ def asks_age(conversation):  # type: ignore[no-untyped-def]
 
 def test_a_participant_answers_with_consent_then_revokes(as_participant, conversation, asks_age):
     answered = as_participant.put(
-        url(conversation, "me/demographics/"), {"consent": True, "answers": {"age": "50+"}}, format="json"
+        url(conversation, "me/demographics/"),
+        {"consent": True, "answers": {"age": "50+"}},
+        format="json",
     )
     assert answered.status_code == 200 and answered.json()["answers"] == {"age": "50+"}
     assert as_participant.get(url(conversation, "me/")).json()["demographics_consent"] is True
@@ -422,7 +467,9 @@ def test_a_moderator_starts_a_recompute_and_follows_its_job(as_moderator, conver
     assert response.status_code == 202 and response.json()["status"] == "queued"
     job_id = response.json()["id"]
     assert as_moderator.get(f"/api/v1/jobs/{job_id}/").json()["kind"] == "consensus.recompute"
-    listed = as_moderator.get(f"/api/v1/jobs/?conversation={conversation.slug}&status=queued").json()
+    listed = as_moderator.get(
+        f"/api/v1/jobs/?conversation={conversation.slug}&status=queued"
+    ).json()
     assert [j["id"] for j in listed["results"]] == [job_id]
 
 
@@ -452,7 +499,9 @@ def test_the_latest_snapshot_is_public_and_404_before_the_first(api, conversatio
 
 
 def test_a_script_gets_a_token_and_uses_it(api, conversation, researcher):
-    response = api.post("/api/v1/auth/token/", {"username": researcher.username, "password": "pw-for-tests"})
+    response = api.post(
+        "/api/v1/auth/token/", {"username": researcher.username, "password": "pw-for-tests"}
+    )
     assert response.status_code == 200
     assert response.json()["token"] == Token.objects.get(user=researcher).key
     script = APIClient()
@@ -461,7 +510,9 @@ def test_a_script_gets_a_token_and_uses_it(api, conversation, researcher):
 
 
 def test_a_wrong_password_gets_no_token(api, researcher):
-    response = api.post("/api/v1/auth/token/", {"username": researcher.username, "password": "nope"})
+    response = api.post(
+        "/api/v1/auth/token/", {"username": researcher.username, "password": "nope"}
+    )
     assert_error(response, 400, "Unable to log in")
 
 
@@ -507,3 +558,12 @@ def test_the_schema_is_a_valid_openapi_document(api):
 def test_the_api_docs_render(api):
     response = api.get("/api/docs/")
     assert response.status_code == 200 and b"swagger" in response.content.lower()
+
+
+def test_a_question_key_too_long_to_answer_is_refused_up_front(api, admin_user):
+    api.force_authenticate(admin_user)
+    questions = [{"key": "k" * 81, "label": "Long", "choices": ["a"]}]
+    response = api.post(
+        "/api/v1/conversations/", {"topic": "T", "demographic_questions": questions}, format="json"
+    )
+    assert_error(response, 400, "key")

@@ -6,7 +6,7 @@ import pytest
 
 from deliberation import services
 from deliberation.errors import ApplicationError
-from deliberation.models import DemographicAnswer
+from deliberation.models import Conversation, DemographicAnswer
 from tests.factories import ConversationFactory, ParticipantFactory
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +26,9 @@ def test_it_stores_answers_given_with_consent(respondent):
     services.demographics_set(participant=respondent, answers={"age": "30-49"}, consent=True)
     respondent.refresh_from_db()
     assert respondent.demographics_consent_at is not None
-    assert dict(respondent.demographic_answers.values_list("question", "answer")) == {"age": "30-49"}
+    assert dict(respondent.demographic_answers.values_list("question", "answer")) == {
+        "age": "30-49"
+    }
 
 
 @pytest.mark.parametrize("consent", [False, None, "true", 1])
@@ -73,3 +75,36 @@ def test_revoking_consent_deletes_every_answer(respondent):
     respondent.refresh_from_db()
     assert respondent.demographics_consent_at is None
     assert list(DemographicAnswer.objects.values_list("participant_id", flat=True)) == [other.pk]
+
+
+@pytest.mark.parametrize(
+    ("questions", "word"),
+    [
+        ([{"key": "k" * 81, "choices": []}], "key"),
+        ([{"key": "", "choices": []}], "key"),
+        ([{"key": "age", "choices": ["x" * 201]}], "choices"),
+        ([{"key": "age", "choices": [18, 30]}], "choices"),
+    ],
+)
+def test_it_rejects_questions_whose_answers_could_not_be_stored(admin_user, questions, word):
+    with pytest.raises(ApplicationError, match=word):
+        services.conversation_create(user=admin_user, topic="T", demographic_questions=questions)
+    assert not Conversation.objects.exists()
+
+
+def test_it_rejects_a_free_text_answer_too_long_to_store(respondent):
+    with pytest.raises(ApplicationError, match="201 characters; at most 200"):
+        services.demographics_set(
+            participant=respondent, answers={"region": "x" * 201}, consent=True
+        )
+    assert not DemographicAnswer.objects.exists()
+
+
+def test_the_longest_key_and_answer_that_fit_are_stored(admin_user):
+    key = "k" * 80
+    conversation = services.conversation_create(
+        user=admin_user, topic="T", demographic_questions=[{"key": key, "choices": []}]
+    )
+    respondent = ParticipantFactory(conversation=conversation)
+    services.demographics_set(participant=respondent, answers={key: "a" * 200}, consent=True)
+    assert DemographicAnswer.objects.get().question == key

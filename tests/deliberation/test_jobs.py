@@ -59,8 +59,11 @@ def test_progress_is_clamped_and_only_moves_a_running_job(conversation):
 def _running(conversation, *, attempts, heartbeat_age_s):  # type: ignore[no-untyped-def]
     beat = timezone.now() - timedelta(seconds=heartbeat_age_s)
     return JobFactory(
-        conversation=conversation, status=Job.Status.RUNNING, attempts=attempts,
-        started_at=beat, heartbeat_at=beat,
+        conversation=conversation,
+        status=Job.Status.RUNNING,
+        attempts=attempts,
+        started_at=beat,
+        heartbeat_at=beat,
     )
 
 
@@ -74,7 +77,9 @@ def test_recovery_requeues_a_stale_job(conversation, django_capture_on_commit_ca
     assert job.status == Job.Status.QUEUED and "requeued" in job.message
 
 
-def test_recovery_fails_a_job_that_used_up_its_attempts(conversation, django_capture_on_commit_callbacks):
+def test_recovery_fails_a_job_that_used_up_its_attempts(
+    conversation, django_capture_on_commit_callbacks
+):
     job = _running(conversation, attempts=jobs.MAX_ATTEMPTS, heartbeat_age_s=600)
     requeued = []
     with django_capture_on_commit_callbacks(execute=True):
@@ -98,7 +103,9 @@ def test_a_lone_worker_recovers_every_running_job(conversation, django_capture_o
     assert recovered == [job.pk]
 
 
-def test_a_requeued_job_runs_again_and_counts_its_attempts(conversation, django_capture_on_commit_callbacks):
+def test_a_requeued_job_runs_again_and_counts_its_attempts(
+    conversation, django_capture_on_commit_callbacks
+):
     job = _running(conversation, attempts=1, heartbeat_age_s=600)
     with django_capture_on_commit_callbacks(execute=True):
         jobs.jobs_recover_stale(requeue=lambda j: None)
@@ -114,3 +121,34 @@ def test_requeue_of_an_unknown_kind_fails_the_job(conversation):
     job_requeue(job)
     job.refresh_from_db()
     assert job.status == Job.Status.FAILED and "nobody.knows" in job.error
+
+
+def _recovered_first_then(conversation, *, attempts):  # type: ignore[no-untyped-def]
+    """Two stale jobs: `first` is reached first (newest), `then` after it."""
+    then = _running(conversation, attempts=attempts, heartbeat_age_s=600)
+    first = _running(conversation, attempts=1, heartbeat_age_s=600)
+    Job.objects.filter(pk=then.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    return first, then
+
+
+def _meanwhile_finish(job):  # type: ignore[no-untyped-def]
+    """A requeue callback during which the slow-but-alive worker of `job` finishes it."""
+    return lambda requeued: jobs.job_succeed(job.pk, "done")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_recovery_never_requeues_a_job_that_finished_meanwhile(conversation):
+    first, then = _recovered_first_then(conversation, attempts=1)
+    recovered = jobs.jobs_recover_stale(requeue=_meanwhile_finish(then))
+    then.refresh_from_db()
+    assert then.status == Job.Status.SUCCEEDED and then.result == "done"
+    assert recovered == [first.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_recovery_never_fails_a_job_that_finished_meanwhile(conversation):
+    first, then = _recovered_first_then(conversation, attempts=jobs.MAX_ATTEMPTS)
+    recovered = jobs.jobs_recover_stale(requeue=_meanwhile_finish(then))
+    then.refresh_from_db()
+    assert then.status == Job.Status.SUCCEEDED and then.error == ""
+    assert recovered == [first.pk]

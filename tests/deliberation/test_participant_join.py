@@ -64,7 +64,9 @@ def test_it_rejects_a_token_of_another_conversation(participant):
 def test_it_rejects_a_tampered_token(participant):
     token = services.participant_token(participant)
     with pytest.raises(PermissionDeniedError, match="Invalid participant token"):
-        services.participant_from_token(conversation=participant.conversation, token=token[:-2] + "xx")
+        services.participant_from_token(
+            conversation=participant.conversation, token=token[:-2] + "xx"
+        )
 
 
 def test_it_rejects_a_token_signed_for_another_purpose(participant):

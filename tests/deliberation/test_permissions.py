@@ -67,7 +67,7 @@ CASES = [
 
 @pytest.fixture
 def world(conversation):  # type: ignore[no-untyped-def]
-    """One conversation with a statement of each kind, a job and a snapshot; one other conversation."""
+    """This conversation with an accepted and a pending statement, a job, a snapshot; another."""
     conversation.demographic_questions = QUESTIONS
     conversation.save()
     other = ConversationFactory()

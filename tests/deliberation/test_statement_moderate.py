@@ -38,7 +38,9 @@ def test_a_rejection_stores_its_reason(pending, moderator):
 @pytest.mark.parametrize("reason", ["", "   "])
 def test_it_rejects_a_rejection_without_a_reason(pending, moderator, reason):
     with pytest.raises(ApplicationError, match="needs a reason"):
-        services.statement_moderate(statement=pending, state="rejected", reason=reason, user=moderator)
+        services.statement_moderate(
+            statement=pending, state="rejected", reason=reason, user=moderator
+        )
     pending.refresh_from_db()
     assert pending.moderation == Statement.Moderation.PENDING
 

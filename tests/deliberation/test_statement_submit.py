@@ -1,4 +1,4 @@
-"""statement_submit / statement_seed: text rules, duplicates, moderation mode, closed conversations."""
+"""statement_submit / statement_seed: text rules, duplicates, moderation, closed conversations."""
 
 from __future__ import annotations
 

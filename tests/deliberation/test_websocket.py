@@ -65,7 +65,8 @@ async def test_it_closes_a_connection_to_an_unknown_conversation():
 async def test_it_refuses_a_foreign_origin():
     conversation, _, _ = await world()
     socket = WebsocketCommunicator(
-        application, f"/ws/conversations/{conversation.slug}/",
+        application,
+        f"/ws/conversations/{conversation.slug}/",
         headers=[(b"origin", b"http://evil.example")],
     )
     connected, _ = await socket.connect(timeout=3)
@@ -125,7 +126,8 @@ async def test_a_rejection_is_pushed_without_the_text(channel_layer):
     await socket.disconnect()
 
 
-async def test_a_vote_pushes_the_new_counts(channel_layer):
+async def test_a_vote_pushes_the_new_counts(channel_layer, monkeypatch):
+    monkeypatch.setattr(services, "COUNTS_INTERVAL_S", 0.0)
     conversation, _, participant = await world()
     statement = await database_sync_to_async(StatementFactory)(conversation=conversation)
     socket = await subscribe(conversation.slug)
@@ -137,8 +139,26 @@ async def test_a_vote_pushes_the_new_counts(channel_layer):
     }
     await cast(participant=participant, statement_id=statement.pk, value=-1)
     assert (await next_event(socket))["payload"] == {
-        "statement_id": statement.pk, "agree": 0, "disagree": 1, "pass": 0,
+        "statement_id": statement.pk,
+        "agree": 0,
+        "disagree": 1,
+        "pass": 0,
     }
+    await socket.disconnect()
+
+
+async def test_a_burst_on_one_statement_pushes_its_counts_once_per_interval(
+    channel_layer, monkeypatch
+):
+    monkeypatch.setattr(services, "COUNTS_INTERVAL_S", 60.0)
+    conversation, _, participant = await world()
+    statement = await database_sync_to_async(StatementFactory)(conversation=conversation)
+    socket = await subscribe(conversation.slug)
+    cast = database_sync_to_async(services.vote_cast)
+    for value in (1, -1, 0):
+        await cast(participant=participant, statement_id=statement.pk, value=value)
+    assert (await next_event(socket))["payload"]["agree"] == 1
+    assert await socket.receive_nothing(timeout=0.1)
     await socket.disconnect()
 
 
@@ -182,7 +202,9 @@ async def test_a_rolled_back_write_pushes_nothing(channel_layer):
         from django.db import transaction
 
         with transaction.atomic():
-            services.statement_seed(conversation=conversation, text="Never committed.", user=moderator)
+            services.statement_seed(
+                conversation=conversation, text="Never committed.", user=moderator
+            )
             raise RuntimeError("rolled back")
 
     with pytest.raises(RuntimeError):

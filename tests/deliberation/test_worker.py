@@ -39,8 +39,9 @@ def _restore_signal_handlers():  # type: ignore[no-untyped-def]
 
 
 def queue_job(task, say="hello", conversation=None):  # type: ignore[no-untyped-def]
-    job = jobs.job_create(kind=ECHO_KIND, conversation_id=conversation and conversation.pk,
-                          params={"say": say})
+    job = jobs.job_create(
+        kind=ECHO_KIND, conversation_id=conversation and conversation.pk, params={"say": say}
+    )
     result = task.enqueue(job.pk)
     Job.objects.filter(pk=job.pk).update(task_id=str(result.id))
     return job
@@ -144,7 +145,9 @@ def test_an_rq_burst_worker_runs_a_job_and_the_api_reports_it(rq_backend, conver
     assert echo_job.get_result(job.task_id).status == "SUCCESSFUL"
 
 
-def test_the_worker_command_runs_rq_jobs_when_redis_is_configured(rq_backend, conversation, researcher):
+def test_the_worker_command_runs_rq_jobs_when_redis_is_configured(
+    rq_backend, conversation, researcher
+):
     done = queue_job(echo_job, "via rqworker", conversation)
     failed = queue_job(failing_job, "", conversation)
     call_command("worker", batch=True)

@@ -12,8 +12,11 @@ import json
 import os
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -117,3 +120,58 @@ def shared_polis_folder(name: str) -> Path:
 def save_screenshot(page: Any, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def _uvicorn_command(port: int) -> list[str]:
+    app = "tests.frontend.asgi_app:application"
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        app,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
+
+
+@contextmanager
+def running_server(folder: Path) -> Iterator[ConcordServer]:
+    """Migrate a fresh SQLite file in folder, serve it with uvicorn, stop it afterwards."""
+    env = server_env(folder / "db.sqlite3")
+    migrate = [sys.executable, "manage.py", "migrate", "--noinput", "-v0"]
+    subprocess.run(migrate, cwd=REPO, env=env, check=True)
+    port = free_port()
+    log = folder / "uvicorn.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            _uvicorn_command(port), cwd=REPO, env=env, stdout=sink, stderr=subprocess.STDOUT
+        )
+    server = ConcordServer(base_url=f"http://127.0.0.1:{port}", process=process, log=log)
+    try:
+        wait_until_up(server)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@contextmanager
+def launched_chromium() -> Iterator[Any]:
+    """Debian's chromium through Playwright (never a downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -24,6 +24,7 @@ __all__ = [
     "snapshot_build",
     "polis_load",
     "statement_submit_anonymously",
+    "demo_load",
     "statement_seed",
 ]
 
@@ -83,25 +84,73 @@ def _fallback_snapshot(conversation: Conversation) -> Any:
     )
 
 
-def snapshot_build(*, slug: str) -> dict[str, Any]:
-    """The real snapshot_compute when the consensus layer can run; the stand-in otherwise.
+def _pipeline_snapshot(conversation: Conversation) -> Any:
+    """Snapshot from the pure consensus.pipeline.run, loading votes as consensus.services does."""
+    import numpy as np
 
-    Either way a "snapshot" event is pushed, as the consensus worker does after saving one.
+    from consensus.matrix import VoteMatrix
+    from consensus.models import Snapshot
+    from consensus.pipeline import run, statement_priorities
+    from deliberation.models import Statement, Vote
+
+    statements = Statement.objects.filter(
+        conversation=conversation, moderation__in=["accepted", "rejected"]
+    )
+    rejected = statements.filter(moderation="rejected").values_list("pk", flat=True)
+    rows = Vote.objects.filter(statement__in=statements).order_by("updated_at", "id")
+    votes = np.array(list(rows.values_list("participant_id", "statement_id", "value")))
+    votes = votes.reshape(-1, 3)  # (n, 3)
+    matrix = VoteMatrix.from_votes(
+        votes[:, 0],
+        votes[:, 1],
+        votes[:, 2],
+        statements=list(statements.values_list("pk", flat=True)),
+        moderated_out=list(rejected),
+    )
+    result = run(matrix)
+    payload = result.to_json()
+    meta = payload["meta"]
+    return Snapshot.objects.create(
+        conversation=conversation,
+        result=payload,
+        k=meta.get("k") or 0,
+        priorities={str(k): float(v) for k, v in statement_priorities(result).items()},
+        n_participants=meta["n_participants"],
+        n_statements=meta["n_statements"],
+        n_votes=meta["n_votes"],
+    )
+
+
+_SNAPSHOT_BUILDERS = (
+    ("consensus.services.snapshot_compute", lambda c: _service_snapshot(c)),
+    ("consensus.pipeline.run", lambda c: _pipeline_snapshot(c)),
+    ("tests.frontend.snapshot_fallback", lambda c: _fallback_snapshot(c)),
+)
+
+
+def _service_snapshot(conversation: Conversation) -> Any:
+    from consensus.services import snapshot_compute
+
+    return snapshot_compute(conversation_id=conversation.pk)
+
+
+def snapshot_build(*, slug: str) -> dict[str, Any]:
+    """The first snapshot maker that works: the consensus service, its pure pipeline, the stand-in.
+
+    The consensus layer is written in parallel with the UI, so the tests use the most real one
+    available and say which (the "source" in the answer). Either way a "snapshot" event is
+    pushed, as the consensus worker does after saving one.
     """
     conversation = Conversation.objects.get(slug=slug)
-    source = "consensus.services.snapshot_compute"
-    try:
-        from consensus.services import snapshot_compute
-
-        snapshot = snapshot_compute(conversation_id=conversation.pk)
-    except Exception as exc:  # noqa: BLE001 - the consensus layer is being written in parallel
-        warnings.warn(
-            f"snapshot_compute unavailable ({exc!r}); using the test stand-in", stacklevel=1
-        )
-        snapshot = _fallback_snapshot(conversation)
-        source = "tests.frontend.snapshot_fallback"
-    realtime.broadcast_now(conversation.pk, "snapshot", {"id": snapshot.pk})
-    return {"id": snapshot.pk, "source": source, "k": snapshot.k}
+    for source, build in _SNAPSHOT_BUILDERS:
+        try:
+            snapshot = build(conversation)
+        except Exception as exc:  # noqa: BLE001 - fall through to the next maker, loudly
+            warnings.warn(f"{source} unavailable ({exc!r}); trying the next", stacklevel=1)
+            continue
+        realtime.broadcast_now(conversation.pk, "snapshot", {"id": snapshot.pk})
+        return {"id": snapshot.pk, "source": source, "k": snapshot.k}
+    raise RuntimeError("no snapshot maker worked")
 
 
 def polis_load(*, folder: str, slug: str) -> dict[str, Any]:
@@ -119,3 +168,10 @@ def statement_submit_anonymously(*, slug: str, text: str) -> dict[str, Any]:
 def statement_seed(*, slug: str, text: str) -> dict[str, Any]:
     statement = services.statement_seed(conversation=Conversation.objects.get(slug=slug), text=text)
     return {"id": statement.pk}
+
+
+def demo_load() -> dict[str, Any]:
+    """The demo conversation and logins from fixtures/ (what `make demo` loads)."""
+    from deliberation.demo import demo_load as load
+
+    return {"slug": load().slug}

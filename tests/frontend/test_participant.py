@@ -6,8 +6,6 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.frontend.harness import save_screenshot
-
 STATEMENTS = [
     "AI assistants should say when they are unsure.",
     "AI assistants should respect local customs.",
@@ -25,8 +23,13 @@ KEYS = ["a", "d", "p", "ArrowRight", "ArrowLeft", "ArrowDown", "a", "A", "d", "p
 
 def _conversation(server, **fields):  # type: ignore[no-untyped-def]
     slug = server.unique("participant")
-    server.call("conversation_create", slug=slug, topic="What should AI value?",
-                statements=STATEMENTS, **fields)
+    server.call(
+        "conversation_create",
+        slug=slug,
+        topic="What should AI value?",
+        statements=STATEMENTS,
+        **fields,
+    )
     return slug
 
 
@@ -53,7 +56,6 @@ def test_a_participant_votes_through_ten_statements_by_keyboard_and_sees_themsel
     expect(page.locator("#your-group")).to_contain_text(re.compile(r"You are in group [A-Z]"))
     expect(page.get_by_role("img", name=re.compile("Opinion map: 17 participants"))).to_be_visible()
     expect(page.locator("#groups-table tbody tr")).to_have_count(result["k"] or 2)
-    save_screenshot(page, "participant-en")
 
 
 def test_a_participant_is_told_their_statement_awaits_moderation(concord_server, new_context):  # type: ignore[no-untyped-def]

@@ -9,7 +9,7 @@ from tests.frontend.harness import PASSWORD, log_in
 HOSTILE = [
     "<script>window.__pwned = 'script'; alert('script')</script> is what I think",
     "<img src=x onerror=\"window.__pwned='img'; alert('img')\"> should be allowed",
-    "Pay \u202eexe.txt\u202c for \u202Egnp.exe the invoice",
+    "Pay \u202eexe.txt\u202c for \u202egnp.exe the invoice",
 ]
 
 
@@ -28,13 +28,15 @@ def _assert_inert(page, dialogs):  # type: ignore[no-untyped-def]
 
 def test_hostile_statements_render_as_inert_text_for_participants(concord_server, new_context):  # type: ignore[no-untyped-def]
     slug = concord_server.unique("hostile")
-    concord_server.call("conversation_create", slug=slug, topic="<b>Bold</b> topic", statements=HOSTILE)
+    concord_server.call(
+        "conversation_create", slug=slug, topic="<b>Bold</b> topic", statements=HOSTILE
+    )
     page = new_context().new_page()
     dialogs = _watch(page)
     page.goto(concord_server.url(f"/c/{slug}/"))
     expect(page.get_by_role("heading", level=1)).to_have_text("<b>Bold</b> topic")
     card = page.locator("#statement-text")
-    for i, text in enumerate(HOSTILE):
+    for text in HOSTILE:
         expect(card).to_have_text(text.strip())
         assert card.evaluate("node => node.textContent") == text.strip()
         assert card.get_attribute("dir") == "auto"
@@ -56,5 +58,7 @@ def test_hostile_statements_render_as_inert_text_for_moderators(concord_server, 
     log_in(page, concord_server, username, f"/c/{slug}/moderate/")
     items = page.locator("#queue li .statement-text")
     expect(items).to_have_count(3)
-    assert items.evaluate_all("nodes => nodes.map(n => n.textContent)") == [t.strip() for t in HOSTILE]
+    assert items.evaluate_all("nodes => nodes.map(n => n.textContent)") == [
+        t.strip() for t in HOSTILE
+    ]
     _assert_inert(page, dialogs)

@@ -24,5 +24,7 @@ class Command(BaseCommand):
             summary = polis_export(slug=options["slug"], folder=options["folder"])
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
-        template = "Exported {statements} statements and {vote_events} vote events of {conversation}"
+        template = (
+            "Exported {statements} statements and {vote_events} vote events of {conversation}"
+        )
         self.stdout.write(template.format(**summary))

@@ -44,6 +44,8 @@
 
   // --- the queue and the statements table -----------------------------------------------------
 
+  const MODERATION_LABEL = { pending: "pending", accepted: "accepted_state", rejected: "rejected_state" };
+
   async function moderate(statement, decision, reasonField) {
     const reason = reasonField.value.trim();
     if (decision === "rejected" && !reason) {
@@ -93,7 +95,7 @@
       body.appendChild(C.el("tr", {}, [
         C.el("td", {}, [String(s.id)]),
         C.el("td", {}, [C.statementNode("span", s.text), s.moderation_reason ? C.el("div", { class: "muted small", dir: "auto" }, [s.moderation_reason]) : null]),
-        C.el("td", {}, [s.moderation]),
+        C.el("td", {}, [C.t(MODERATION_LABEL[s.moderation] || s.moderation)]),
         C.el("td", { class: "small" }, [counts]),
       ]));
     });

@@ -52,15 +52,20 @@
     return me;
   }
 
-  async function loadNext() {
+  async function fetchNext() {
     const response = await C.api("GET", base + "next/");
-    showCard(response.status === 204 ? null : response.data);
+    return response.status === 204 ? null : response.data;
+  }
+
+  async function loadNext() {
+    showCard(await fetchNext());
   }
 
   // --- voting ---------------------------------------------------------------------------------
 
   const VOTE_STATUS = { "1": "voted_agree", "-1": "voted_disagree", "0": "voted_pass" };
 
+  /** Cast a vote, then show the next card only once progress is current too (no half states). */
   async function vote(value) {
     if (!state.current || state.busy || !state.isOpen) return;
     state.busy = true;
@@ -68,13 +73,14 @@
     try {
       await C.api("POST", base + "votes/", { statement_id: state.current.id, value: value });
       C.text($("vote-status"), C.t(VOTE_STATUS[String(value)]));
-      await Promise.all([loadNext(), refreshMe()]);
+      const next = (await Promise.all([fetchNext(), refreshMe()]))[0];
+      state.busy = false;
+      showCard(next);
       $("statement-text").focus({ preventScroll: true });
     } catch (error) {
+      state.busy = false;
       showError($("vote-status"), error);
       setButtons(true);
-    } finally {
-      state.busy = false;
     }
   }
 
@@ -131,18 +137,25 @@
     return C.el("li", {}, [C.statementNode("span", textOf(id)), detail ? C.el("span", { class: "muted small" }, [" (" + detail + ")"]) : null]);
   }
 
+  /** True when a majority of every group's votes on the statement are "agree". */
+  function everyGroupAgrees(statement) {
+    const groups = statement.groups || {};
+    const keys = Object.keys(groups);
+    return keys.length > 0 && keys.every(function (g) {
+      const c = groups[g];
+      return c.n_votes > 0 && c.n_agree / c.n_votes > 0.5;
+    });
+  }
+
   /**
-   * Up to five statements every group agrees with: Polis' consensus list first, then the best
-   * mutual agreement (MEA: the least-agreeing group's agree rate) and GIC above one half.
+   * Up to five statements all groups agree with: Polis' consensus list first, then those a
+   * majority of every group agrees with, best mutual agreement (MEA) first, then GIC.
    */
   function commonGround(result) {
     const ids = ((result.consensus || {}).agree || []).map(C.statementId);
-    const scored = (result.statements || []).filter(function (s) {
-      const score = typeof s.mea === "number" ? s.mea : s.gic_normalized;
-      return typeof score === "number" && score > 0.5;
-    });
-    scored.sort(function (a, b) { return (b.mea || 0) - (a.mea || 0) || (b.gic || 0) - (a.gic || 0); });
-    scored.forEach(function (s) { if (ids.indexOf(s.id) < 0) ids.push(s.id); });
+    const shared = (result.statements || []).filter(function (s) { return !s.moderated_out && everyGroupAgrees(s); });
+    shared.sort(function (a, b) { return (b.mea || 0) - (a.mea || 0) || (b.gic || 0) - (a.gic || 0); });
+    shared.forEach(function (s) { if (ids.indexOf(s.id) < 0) ids.push(s.id); });
     return ids.slice(0, 5);
   }
 

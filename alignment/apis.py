@@ -1,0 +1,221 @@
+"""Constitution and training-run endpoints (validate → one service call → serialize)."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+from django.http import FileResponse, HttpResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from alignment import constitution as const
+from alignment import services
+from alignment.models import ConstitutionVersion, TrainingRun
+from deliberation import roles
+from deliberation.apis import conversation_or_404
+from deliberation.errors import PermissionDeniedError
+
+EXPORT_SKIP_SUFFIXES = (".pt", ".bin")  # optimizer states and pickles stay on the server
+
+
+def _require_reader(request: Request, conversation) -> None:  # type: ignore[no-untyped-def]
+    if not roles.can_read_all(request.user, conversation):
+        raise PermissionDeniedError("Only moderators, researchers and admins may do this.")
+
+
+class ConstitutionSerializer(serializers.ModelSerializer):
+    conversation = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = ConstitutionVersion
+        fields = [
+            "id",
+            "conversation",
+            "group_id",
+            "version",
+            "parent",
+            "snapshot",
+            "rule",
+            "content_hash",
+            "n_principles",
+            "document",
+            "created_at",
+        ]
+
+
+class ConstitutionBuildSerializer(serializers.Serializer):
+    rule = serializers.ChoiceField(choices=["mea", "gic", "bridging", "manual"], default="mea")
+    threshold = serializers.FloatField(required=False, allow_null=True, default=None)
+    statement_ids = serializers.ListField(child=serializers.IntegerField(), required=False)
+    dedup = serializers.ChoiceField(choices=["tfidf", "embeddings", "none"], default="tfidf")
+    per_group = serializers.BooleanField(default=False)
+    document = serializers.JSONField(required=False, help_text="import an exported constitution")
+
+
+class ConstitutionListApi(generics.ListAPIView):
+    """Every constitution version of a conversation (public: they are the public's outcome)."""
+
+    serializer_class = ConstitutionSerializer
+    filterset_fields = ["group_id", "rule"]
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        if getattr(self, "swagger_fake_view", False):
+            return ConstitutionVersion.objects.none()
+        return conversation_or_404(self.kwargs["slug"]).constitutions.all()
+
+    @extend_schema(
+        request=ConstitutionBuildSerializer, responses={201: ConstitutionSerializer(many=True)}
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        conversation = conversation_or_404(slug)
+        if not roles.is_moderator(request.user, conversation) and not roles.is_researcher(
+            request.user
+        ):
+            raise PermissionDeniedError(
+                "Only moderators, researchers and admins build constitutions."
+            )
+        data = ConstitutionBuildSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        options = dict(data.validated_data)
+        if "document" in options:
+            built = [
+                services.constitution_import(
+                    conversation=conversation, document=options["document"], user=request.user
+                )
+            ]
+        elif options.pop("per_group"):
+            built = services.constitution_build_groups(
+                conversation=conversation, dedup=options["dedup"], user=request.user
+            )
+        else:
+            built = [
+                services.constitution_build(conversation=conversation, user=request.user, **options)
+            ]
+        return Response(ConstitutionSerializer(built, many=True).data, status=201)
+
+
+class ConstitutionDetailApi(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("format", str, enum=["json", "md"])],
+        responses=ConstitutionSerializer,
+    )
+    def get(self, request: Request, constitution_id: int) -> Response | HttpResponse:
+        row = get_object_or_404(ConstitutionVersion, pk=constitution_id)
+        if request.query_params.get("format") == "md":
+            text = const.to_markdown(const.from_dict(row.document))
+            response = HttpResponse(text, content_type="text/markdown; charset=utf-8")
+            response["Content-Disposition"] = (
+                f'attachment; filename="constitution-v{row.version}.md"'
+            )
+            return response
+        return Response(ConstitutionSerializer(row).data)
+
+
+class ConstitutionDiffApi(APIView):
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request, constitution_id: int, other_id: int) -> Response:
+        old = get_object_or_404(ConstitutionVersion, pk=constitution_id)
+        new = get_object_or_404(ConstitutionVersion, pk=other_id)
+        return Response(services.constitution_diff(old, new))
+
+
+class TrainingRunSerializer(serializers.ModelSerializer):
+    conversation = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = TrainingRun
+        fields = [
+            "id",
+            "conversation",
+            "constitution",
+            "job",
+            "model_spec",
+            "method",
+            "config",
+            "status",
+            "stage",
+            "progress",
+            "loss_curve",
+            "metrics",
+            "evaluation",
+            "artifacts",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+
+
+class TrainingRunStartSerializer(serializers.Serializer):
+    model = serializers.CharField(max_length=300, default="smollm2")
+    method = serializers.ChoiceField(choices=["dpo", "kto"], default="dpo")
+    constitution = serializers.IntegerField(required=False, allow_null=True)
+    config = serializers.JSONField(required=False, default=dict)
+
+
+class TrainingRunListApi(generics.ListAPIView):
+    serializer_class = TrainingRunSerializer
+    filterset_fields = ["status", "method"]
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        if getattr(self, "swagger_fake_view", False):
+            return TrainingRun.objects.none()
+        conversation = conversation_or_404(self.kwargs["slug"])
+        _require_reader(self.request, conversation)
+        return conversation.training_runs.all()
+
+    @extend_schema(request=TrainingRunStartSerializer, responses={202: TrainingRunSerializer})
+    def post(self, request: Request, slug: str) -> Response:
+        conversation = conversation_or_404(slug)
+        _require_reader(request, conversation)
+        data = TrainingRunStartSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        options = dict(data.validated_data)
+        cid = options.pop("constitution", None)
+        constitution = get_object_or_404(ConstitutionVersion, pk=cid) if cid else None
+        run = services.training_run_start(
+            conversation=conversation, constitution=constitution, user=request.user, **options
+        )
+        return Response(TrainingRunSerializer(run).data, status=202)
+
+
+def _run_or_404(request: Request, run_id: int) -> TrainingRun:
+    run = get_object_or_404(TrainingRun.objects.select_related("conversation"), pk=run_id)
+    _require_reader(request, run.conversation)
+    return run
+
+
+class TrainingRunDetailApi(APIView):
+    @extend_schema(responses=TrainingRunSerializer)
+    def get(self, request: Request, run_id: int) -> Response:
+        return Response(TrainingRunSerializer(_run_or_404(request, run_id)).data)
+
+
+class TrainingRunExportApi(APIView):
+    """A zip of the run folder: run.json, model card, constitution, datasets, weights/adapter."""
+
+    @extend_schema(responses={(200, "application/zip"): bytes})
+    def get(self, request: Request, run_id: int) -> FileResponse:
+        run = _run_or_404(request, run_id)
+        folder = Path(run.out_dir)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(
+                "training_run.json", json.dumps(TrainingRunSerializer(run).data, default=str)
+            )
+            for path in sorted(folder.rglob("*")) if folder.exists() else []:
+                if (
+                    path.is_file()
+                    and path.suffix not in EXPORT_SKIP_SUFFIXES
+                    and "checkpoint-" not in str(path)
+                ):
+                    archive.write(path, path.relative_to(folder))
+        buffer.seek(0)
+        return FileResponse(buffer, as_attachment=True, filename=f"training-run-{run.pk}.zip")

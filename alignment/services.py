@@ -1,0 +1,323 @@
+"""Constitutions and training runs: the Django side of the alignment library.
+
+Builds constitutions from the latest consensus snapshot (texts joined from the database, since
+the math only knows ids), stores them as immutable versions, and runs the CAI → SFT → DPO/KTO
+chain for a `TrainingRun`, recording status, progress and loss curves as it goes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from alignment import constitution as const
+from alignment.config import AlignmentError, ChainConfig, GenerationSettings
+from alignment.models import ConstitutionVersion, TrainingRun
+from consensus.models import Snapshot
+from consensus.selectors import snapshot_latest
+from deliberation import jobs
+from deliberation.errors import ApplicationError, NotFoundError
+from deliberation.models import Conversation, Statement
+
+PIPELINE_KIND = "alignment.pipeline"
+_PROGRESS_WRITE_S = 1.0
+
+
+def _latest_snapshot(conversation: Conversation) -> Snapshot:
+    snapshot = snapshot_latest(conversation_id=conversation.pk)
+    if snapshot is None:
+        raise ApplicationError(
+            "This conversation has no consensus snapshot yet: recompute consensus first."
+        )
+    return snapshot
+
+
+def consensus_result_with_texts(snapshot: Snapshot) -> dict[str, Any]:
+    """The snapshot's result with each statement's text and language joined in."""
+    result = dict(snapshot.result)
+    texts = dict(
+        Statement.objects.filter(conversation_id=snapshot.conversation_id).values_list("pk", "text")
+    )
+    result["statements"] = [
+        {**row, "text": texts.get(int(row["id"]), "")} for row in result.get("statements", [])
+    ]
+    return result
+
+
+def _source(conversation: Conversation, snapshot: Snapshot) -> dict[str, Any]:
+    return {"conversation": conversation.slug, "snapshot_id": snapshot.pk}
+
+
+def _store(
+    conversation: Conversation,
+    document: const.Constitution,
+    snapshot: Snapshot | None,
+    parent: ConstitutionVersion | None,
+    user: Any,
+) -> ConstitutionVersion:
+    group = document.group_id
+    return ConstitutionVersion.objects.create(
+        conversation=conversation,
+        group_id=int(group) if group is not None else None,
+        version=document.version,
+        parent=parent,
+        snapshot=snapshot,
+        rule=document.rule,
+        document=const.to_dict(document),
+        content_hash=document.content_hash,
+        n_principles=len(document.principles),
+        created_by=user if getattr(user, "is_authenticated", False) else None,
+    )
+
+
+def _latest_version(conversation: Conversation, group_id: int | None) -> ConstitutionVersion | None:
+    return (
+        ConstitutionVersion.objects.select_for_update()
+        .filter(conversation=conversation, group_id=group_id)
+        .order_by("-version")
+        .first()
+    )
+
+
+@transaction.atomic
+def constitution_build(
+    *,
+    conversation: Conversation,
+    rule: str = "mea",
+    threshold: float | None = None,
+    statement_ids: list[Any] | None = None,
+    dedup: str = "tfidf",
+    user: Any = None,
+) -> ConstitutionVersion:
+    """A new collective constitution version from the latest snapshot."""
+    snapshot = _latest_snapshot(conversation)
+    parent = _latest_version(conversation, None)
+    try:
+        document = const.build_constitution(
+            consensus_result_with_texts(snapshot),
+            source=_source(conversation, snapshot),
+            rule=rule,
+            threshold=threshold,
+            statement_ids=statement_ids,
+            dedup=dedup,
+            parent=const.from_dict(parent.document) if parent else None,
+        )
+    except (AlignmentError, ValueError) as exc:
+        raise ApplicationError(str(exc)) from exc
+    return _store(conversation, document, snapshot, parent, user)
+
+
+@transaction.atomic
+def constitution_build_groups(
+    *, conversation: Conversation, dedup: str = "tfidf", user: Any = None
+) -> list[ConstitutionVersion]:
+    """One new version per opinion group: what each group endorses (pluralistic training)."""
+    snapshot = _latest_snapshot(conversation)
+    try:
+        documents = const.build_group_constitutions(
+            consensus_result_with_texts(snapshot),
+            source=_source(conversation, snapshot),
+            dedup=dedup,
+        )
+    except (AlignmentError, ValueError) as exc:
+        raise ApplicationError(str(exc)) from exc
+    stored = []
+    for gid, document in documents.items():
+        parent = _latest_version(conversation, int(gid))
+        version = parent.version + 1 if parent else 1
+        document = const.from_dict(
+            {
+                **const.to_dict(document),
+                "version": version,
+                "parent_version": parent.version if parent else None,
+            }
+        )
+        stored.append(_store(conversation, document, snapshot, parent, user))
+    return stored
+
+
+@transaction.atomic
+def constitution_import(
+    *, conversation: Conversation, document: Mapping[str, Any], user: Any = None
+) -> ConstitutionVersion:
+    """Import an exported constitution JSON as the next collective version."""
+    try:
+        parsed = const.from_dict(document)
+    except (AlignmentError, ValueError, KeyError, TypeError) as exc:
+        raise ApplicationError(f"Not a valid constitution document: {exc}") from exc
+    parent = _latest_version(conversation, None)
+    version = parent.version + 1 if parent else 1
+    parsed = const.from_dict(
+        {
+            **const.to_dict(parsed),
+            "version": version,
+            "parent_version": parent.version if parent else None,
+            "group_id": None,
+        }
+    )
+    return _store(conversation, parsed, None, parent, user)
+
+
+def constitution_diff(old: ConstitutionVersion, new: ConstitutionVersion) -> dict[str, Any]:
+    return const.diff(const.from_dict(old.document), const.from_dict(new.document)).to_dict()
+
+
+# --- training runs --------------------------------------------------------------------------
+
+
+def chain_config(data: Mapping[str, Any] | None) -> ChainConfig:
+    """A ChainConfig from JSON, with a clear error for unknown or invalid fields."""
+    data = dict(data or {})
+    try:
+        generation = GenerationSettings(**data.pop("generation", {}) or {})
+        return ChainConfig(generation=generation, **data)
+    except TypeError as exc:
+        raise ApplicationError(f"Invalid training configuration: {exc}") from exc
+    except (AlignmentError, ValueError) as exc:
+        raise ApplicationError(str(exc)) from exc
+
+
+def _run_dir(run: TrainingRun) -> str:
+    return str(Path(settings.CONCORD_DATA_DIR) / "runs" / f"run-{run.pk}")
+
+
+@transaction.atomic
+def training_run_create(
+    *,
+    conversation: Conversation,
+    model: str = "smollm2",
+    method: str = "dpo",
+    constitution: ConstitutionVersion | None = None,
+    config: Mapping[str, Any] | None = None,
+    out_dir: str | None = None,
+    user: Any = None,
+) -> TrainingRun:
+    if method not in ("dpo", "kto"):
+        raise ApplicationError(f"method must be 'dpo' or 'kto', got {method!r}.")
+    if not str(model).strip():
+        raise ApplicationError("model must name 'smollm2', 'tiny', a local path or a model id.")
+    chain_config(config)  # validate now, not in the worker
+    _latest_snapshot(conversation)
+    if constitution is not None and constitution.conversation_id != conversation.pk:
+        raise ApplicationError("That constitution belongs to another conversation.")
+    run = TrainingRun.objects.create(
+        conversation=conversation,
+        constitution=constitution,
+        model_spec=str(model).strip(),
+        method=method,
+        config=dict(config or {}),
+        out_dir=out_dir or "",
+        created_by=user if getattr(user, "is_authenticated", False) else None,
+    )
+    if not out_dir:
+        run.out_dir = _run_dir(run)
+        run.save(update_fields=["out_dir"])
+    return run
+
+
+def training_run_start(**kwargs: Any) -> TrainingRun:
+    """Create a run and queue it for the worker (the request never trains)."""
+    from alignment.tasks import run_pipeline_task
+
+    with transaction.atomic():
+        run = training_run_create(**kwargs)
+        job = jobs.job_create(
+            kind=PIPELINE_KIND,
+            conversation_id=run.conversation_id,
+            params={"run_id": run.pk},
+            user=kwargs.get("user"),
+        )
+        TrainingRun.objects.filter(pk=run.pk).update(job=job)
+        transaction.on_commit(lambda: run_pipeline_task.enqueue(job.pk))
+    run.refresh_from_db()
+    return run
+
+
+class _Recorder:
+    """Chain callbacks → TrainingRun row: stage, progress and loss curve, written at most 1/s."""
+
+    def __init__(self, run: TrainingRun, job_id: int | None) -> None:
+        self.run, self.job_id, self.last_write = run, job_id, 0.0
+
+    def on_step(self, step: str, status: str, info: dict[str, Any]) -> None:
+        self.run.stage = step if status == "started" else self.run.stage
+        self._write(force=True)
+
+    def on_progress(self, step: str, done: int, total: int, logs: dict[str, Any]) -> None:
+        self.run.progress = done / total if total else 0.0
+        if "loss" in logs:
+            self.run.loss_curve.append({"stage": step, "step": done, "loss": float(logs["loss"])})
+        self._write(force=False)
+
+    def _write(self, *, force: bool) -> None:
+        if not force and time.monotonic() - self.last_write < _PROGRESS_WRITE_S:
+            return
+        self.last_write = time.monotonic()
+        TrainingRun.objects.filter(pk=self.run.pk).update(
+            stage=self.run.stage, progress=self.run.progress, loss_curve=self.run.loss_curve
+        )
+        if self.job_id:
+            jobs.job_progress(self.job_id, self.run.progress, f"{self.run.stage}")
+
+
+def _run_constitution(run: TrainingRun) -> ConstitutionVersion:
+    if run.constitution is not None:
+        return run.constitution
+    constitution = constitution_build(conversation=run.conversation, user=run.created_by)
+    TrainingRun.objects.filter(pk=run.pk).update(constitution=constitution)
+    return constitution
+
+
+def training_run_execute(*, run_id: int, job_id: int | None = None) -> TrainingRun:
+    """Run the whole chain for a run (in the worker or the CLI). Failure → status failed."""
+    from alignment.pipeline import run_chain  # heavy (torch, transformers): import on use
+
+    run = TrainingRun.objects.select_related("conversation").filter(pk=run_id).first()
+    if run is None:
+        raise NotFoundError(f"Training run {run_id} does not exist.")
+    TrainingRun.objects.filter(pk=run.pk).update(
+        status=TrainingRun.Status.RUNNING, started_at=timezone.now(), error="", loss_curve=[]
+    )
+    run.loss_curve = []
+    recorder = _Recorder(run, job_id)
+    try:
+        constitution = _run_constitution(run)
+        state = run_chain(
+            {},
+            source=constitution.document.get("source", {}),
+            model=run.model_spec,
+            out_dir=run.out_dir,
+            method=run.method,
+            config=chain_config(run.config),
+            constitution=const.from_dict(constitution.document),
+            on_step=recorder.on_step,
+            on_progress=recorder.on_progress,
+        )
+    except BaseException as exc:
+        _finish(run, status=TrainingRun.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
+        raise
+    return _finish(run, status=TrainingRun.Status.SUCCEEDED, state=state)
+
+
+def _finish(
+    run: TrainingRun, *, status: str, state: Mapping[str, Any] | None = None, error: str = ""
+) -> TrainingRun:
+    state = state or {}
+    TrainingRun.objects.filter(pk=run.pk).update(
+        status=status,
+        error=error[:10000],
+        finished_at=timezone.now(),
+        progress=1.0 if status == TrainingRun.Status.SUCCEEDED else run.progress,
+        loss_curve=run.loss_curve,
+        metrics=state.get("metrics", {}),
+        evaluation=state.get("evaluation", {}),
+        artifacts={k: str(v) for k, v in (state.get("outputs") or {}).items()},
+    )
+    run.refresh_from_db()
+    return run

@@ -1,0 +1,206 @@
+"""Benchmarks: ``python -m consensus.bench [--scale small|5m|50m]``.
+
+* ``small``: the shared Polis conversations (shared/data/polis), ours vs red-dwarf in one
+  process — run time (best of ``--repeat``), speed ratio, and ARI against Polis' own group-id
+  for ours (stateless), ours (replay) and red-dwarf. red-dwarf gets the votes as a list of dicts
+  built straight from the CSV, deduplicated last-vote-wins; the CSV already uses red-dwarf's
+  sign (agree = +1), so nothing is negated. red-dwarf is only a comparison here; the pipeline
+  never imports it.
+* ``5m`` / ``50m``: synthetic planted groups (:mod:`consensus.synthetic`), 100k × 2,000 × 5M and
+  1M × 10,000 × 50M. The matrix is generated in one subprocess and saved; a fresh subprocess
+  loads it and runs the full recompute, so its peak RSS (``ru_maxrss``) is the matrix plus the
+  pipeline. Reports time per stage, peak RSS and the ARI of our groups against the planted ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+SCALES = {"5m": (100_000, 2_000, 5_000_000), "50m": (1_000_000, 10_000, 50_000_000)}
+DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "polis"
+CONVERSATIONS = ("15-per-hour-seattle", "scoop-hivemind.ubi", "vtaiwan.uberx")
+
+
+def _best_of(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    best, out = float("inf"), None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - start)
+    return best, out
+
+
+def _ari(truth: dict[int, int | None], ours: dict[int, int]) -> float:
+    from sklearn.metrics import adjusted_rand_score
+
+    both = [p for p, g in truth.items() if g is not None and p in ours]
+    return float(adjusted_rand_score([truth[p] for p in both], [ours[p] for p in both]))
+
+
+# --------------------------------------------------------------------------- shared data
+
+
+def reddwarf_votes(export: Any) -> list[dict[str, Any]]:
+    """red-dwarf's vote dicts from the CSV export, last vote wins (no sign flip: CSV is +1)."""
+    return [{"participant_id": v.pid, "statement_id": v.tid, "vote": v.vote,
+             "modified": v.timestamp_ms or 0} for v in export.latest_votes()]
+
+
+def _run_reddwarf(export: Any) -> dict[int, int]:
+    from reddwarf.implementations.polis import run_pipeline
+
+    mod_out = [c.tid for c in export.comments if c.moderated == -1]
+    result = run_pipeline(votes=reddwarf_votes(export), mod_out_statement_ids=mod_out,
+                          random_state=0)
+    df = result.participants_df
+    clustered = df[df["cluster_id"].notna()]
+    return {int(p): int(g) for p, g in zip(clustered.index, clustered["cluster_id"], strict=True)}
+
+
+def _groups(data: dict[str, Any]) -> dict[int, int]:
+    return {p["id"]: p["group"] for p in data["participants"] if p["group"] is not None}
+
+
+def bench_conversation(folder: Path, *, repeat: int = 3, replay_ms: int | None = 600_000
+                       ) -> dict[str, Any]:
+    """Timing and ARI vs Polis for one shared conversation (see module docstring)."""
+    from consensus.matrix import matrix_from_export
+    from consensus.pipeline import run
+    from consensus.polis_export import read_polis_export
+
+    export = read_polis_export(folder)
+    ours_s, ours = _best_of(lambda: run(matrix_from_export(export)).to_json(), repeat)
+    rd_s, rd = _best_of(lambda: _run_reddwarf(export), repeat)
+    row = {"conversation": folder.name, "ours_s": ours_s, "reddwarf_s": rd_s,
+           "speedup": rd_s / ours_s, "ari_ours": _ari(export.group_ids, _groups(ours)),
+           "ari_reddwarf": _ari(export.group_ids, rd)}
+    if replay_ms:
+        row.update(_bench_replay(export, replay_ms))
+    return row
+
+
+def _bench_replay(export: Any, every_ms: int) -> dict[str, Any]:
+    from consensus.replay import replay
+
+    v = export.votes
+    start = time.perf_counter()
+    out = replay([x.pid for x in v], [x.tid for x in v], [x.vote for x in v],
+                 [x.timestamp_ms or 0 for x in v],
+                 moderated_out=[c.tid for c in export.comments if c.moderated == -1],
+                 every_ms=every_ms)
+    return {"replay_s": time.perf_counter() - start, "replay_updates": out.n_updates,
+            "ari_replay": _ari(export.group_ids, _groups(out.result.to_json()))}
+
+
+def bench_small(data_dir: Path, *, repeat: int = 3, replay_ms: int | None = 600_000
+                ) -> list[dict[str, Any]]:
+    return [bench_conversation(data_dir / name, repeat=repeat, replay_ms=replay_ms)
+            for name in CONVERSATIONS]
+
+
+# --------------------------------------------------------------------------- synthetic
+
+
+def _save(path: Path, n: int, m: int, votes: int, seed: int) -> None:
+    from consensus.synthetic import planted_conversation
+
+    conv = planted_conversation(n, m, votes, random_state=seed)
+    c = conv.matrix.codes
+    np.savez(path, data=c.data, indices=c.indices, indptr=c.indptr, shape=np.array(c.shape),
+             planted=conv.planted)
+
+
+def _load_and_run(path: Path) -> dict[str, Any]:
+    import scipy.sparse as sp
+    from sklearn.metrics import adjusted_rand_score
+
+    from consensus.matrix import VoteMatrix
+    from consensus.pipeline import run
+
+    z = np.load(path)
+    n, m = (int(x) for x in z["shape"])
+    codes = sp.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=(n, m))
+    matrix = VoteMatrix(codes, np.arange(n), np.arange(m), np.zeros(m, bool), np.zeros(m, bool))
+    loaded_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    start = time.perf_counter()
+    result = run(matrix)
+    total = time.perf_counter() - start
+    placed = result.group_of >= 0
+    return {"n_participants": n, "n_statements": m, "n_votes": matrix.n_votes,
+            "run_s": total, "timings": result.timings, "k": result.k,
+            "ari_planted": float(adjusted_rand_score(z["planted"][placed],
+                                                     result.group_of[placed])),
+            "rss_after_load_mib": loaded_mib,
+            "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def bench_synthetic(scale: str, *, seed: int = 0) -> dict[str, Any]:
+    """Generate in one subprocess, run in a fresh one (clean peak RSS)."""
+    n, m, votes = SCALES[scale]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "matrix.npz"
+        _child(["--_save", str(path), str(n), str(m), str(votes), str(seed)])
+        return json.loads(_child(["--_run", str(path)]))
+
+
+def _child(args: list[str]) -> str:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    done = subprocess.run([sys.executable, "-m", "consensus.bench", *args], env=env,
+                          capture_output=True, text=True, check=True)
+    return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def _print_small(rows: list[dict[str, Any]]) -> None:
+    print("| conversation | ours s | red-dwarf s | speed-up | ARI ours | ARI replay | ARI red-dwarf |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['conversation']} | {r['ours_s']:.3f} | {r['reddwarf_s']:.3f} | "
+              f"{r['speedup']:.1f}× | {r['ari_ours']:.3f} | {r.get('ari_replay', float('nan')):.3f}"
+              f" | {r['ari_reddwarf']:.3f} |")
+    for key in ("ari_ours", "ari_replay", "ari_reddwarf"):
+        values = [r[key] for r in rows if key in r]
+        if values:
+            print(f"mean {key}: {np.mean(values):.3f}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--_save"]:
+        _save(Path(argv[1]), *(int(x) for x in argv[2:6]))  # type: ignore[arg-type]
+        return 0
+    if argv[:1] == ["--_run"]:
+        print(json.dumps(_load_and_run(Path(argv[1]))))
+        return 0
+    p = argparse.ArgumentParser(prog="python -m consensus.bench")
+    p.add_argument("--scale", choices=("small", *SCALES), default="small")
+    p.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--no-replay", action="store_true")
+    args = p.parse_args(argv)
+    if args.scale == "small":
+        rows = bench_small(args.data, repeat=args.repeat,
+                           replay_ms=None if args.no_replay else 600_000)
+        _print_small(rows)
+        print(json.dumps(rows))
+    else:
+        print(json.dumps(bench_synthetic(args.scale)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

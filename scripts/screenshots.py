@@ -1,0 +1,115 @@
+"""Take screenshots of the main pages in English and Arabic into docs/screenshots/.
+
+    .venv/bin/python scripts/screenshots.py
+
+Runs the same harness as the browser tests (tests/frontend/): a fresh SQLite file, the real ASGI
+app under uvicorn, Debian's chromium. It loads the demo conversation with a crowd of voters and
+imports the Seattle Polis conversation for the report, then photographs each page.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.frontend.harness import (  # noqa: E402
+    SCREENSHOTS,
+    ConcordServer,
+    launched_chromium,
+    running_server,
+    shared_polis_folder,
+)
+
+DESKTOP = {"width": 1100, "height": 900}
+MOBILE = {"width": 360, "height": 780}
+KEYS = ["a", "d", "a", "p", "a", "d", "a", "a", "d", "a"] * 3
+
+
+def _context(browser: Any, server: ConcordServer, language: str, viewport: dict[str, int]) -> Any:
+    context = browser.new_context(viewport=viewport, device_scale_factor=1)
+    context.add_cookies([{"name": "django_language", "value": language, "url": server.base_url}])
+    context.set_default_timeout(20000)
+    return context
+
+
+def _shot(page: Any, name: str) -> None:
+    page.wait_for_timeout(400)  # let the map and live status settle
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    print("saved", SCREENSHOTS / f"{name}.png")
+
+
+def _log_in(page: Any, server: ConcordServer, username: str, password: str, path: str) -> None:
+    page.goto(server.url(f"/accounts/login/?next={path}"))
+    page.locator("#id_username").fill(username)
+    page.locator("#id_password").fill(password)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(server.url(path))
+
+
+def _prepare(server: ConcordServer) -> tuple[str, str]:
+    slug = server.call("demo_load")["slug"]
+    server.call("crowd_vote", slug=slug, n=40)
+    server.call("statement_submit_anonymously", slug=slug,
+                text="An AI assistant should always cite its sources.")
+    server.call("statement_submit_anonymously", slug=slug,
+                text="يجب أن يحترم المساعد الذكي خصوصية المستخدمين.")
+    seattle = "seattle"
+    server.call("polis_load", folder=str(shared_polis_folder("15-per-hour-seattle")), slug=seattle)
+    server.call("snapshot_build", slug=seattle)
+    return slug, seattle
+
+
+def _participant(browser: Any, server: ConcordServer, slug: str) -> None:
+    context = _context(browser, server, "en", DESKTOP)
+    page = context.new_page()
+    page.goto(server.url(f"/c/{slug}/"))
+    for key in KEYS:  # vote by keyboard until the deck is done
+        page.locator("#vote-buttons .vote-agree:enabled, #card.done").first.wait_for()
+        if page.locator("#card.done").count():
+            break
+        page.keyboard.press(key)
+    page.locator("#card.done").wait_for()
+    server.call("snapshot_build", slug=slug)
+    page.locator("[data-testid=you-are-here]").wait_for()
+    _shot(page, "participant-en")
+    context.add_cookies([{"name": "django_language", "value": "ar", "url": server.base_url}])
+    page.reload()
+    page.locator("[data-testid=you-are-here]").wait_for()
+    _shot(page, "participant-ar")
+    mobile = _context(browser, server, "en", MOBILE).new_page()
+    mobile.goto(server.url(f"/c/{slug}/"))
+    mobile.locator("#statement-text[data-statement-id]").wait_for()
+    _shot(mobile, "participant-mobile-en")
+
+
+def _pages_for(browser: Any, server: ConcordServer, user: tuple[str, str], path: str,
+               name: str) -> None:
+    for language in ("en", "ar"):
+        page = _context(browser, server, language, DESKTOP).new_page()
+        _log_in(page, server, *user, path)
+        page.wait_for_load_state("networkidle")
+        _shot(page, f"{name}-{language}")
+
+
+def main() -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="concord-shots-") as tmp, \
+            running_server(Path(tmp)) as server, launched_chromium() as browser:
+        slug, seattle = _prepare(server)
+        _participant(browser, server, slug)
+        _pages_for(browser, server, ("moderator", "concord-moderator"), f"/c/{slug}/moderate/",
+                   "moderator")
+        _pages_for(browser, server, ("researcher", "concord-researcher"),
+                   f"/c/{seattle}/report/", "report")
+        home = _context(browser, server, "en", DESKTOP).new_page()
+        home.goto(server.url("/"))
+        _shot(home, "home-en")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+"""Oracle tests: our math against Polis' own output (math-pca2.json) on 5 real conversations.
+
+Given Polis' group membership (group-clusters → base-clusters → pids), per-group counts,
+repness selection, consensus and group-aware consensus must match exactly (floats to 1e-9;
+``repness-test`` is a float32 in Polis, ``finalize-cmt-stats``). PCA matches up to sign where
+the fixture's votes are complete.
+"""
+
+import numpy as np
+import pytest
+
+from consensus.gic import gic
+from consensus.pca import SparsePCA
+from consensus.pipeline import ConsensusResult, statement_priorities
+from consensus.repness import (
+    consensus_statements,
+    group_counts,
+    repness_stats,
+    select_rep_comments,
+)
+from tests.consensus.datasets import POLIS_MATH_CONVERSATIONS
+from tests.consensus.polis_math import COMPLETE, load
+
+TOL = 1e-9
+KEYS = {"n_success": "n-success", "n_trials": "n-trials", "p_success": "p-success",
+        "p_test": "p-test", "repness": "repness", "repness_test": "repness-test",
+        "repful": "repful-for", "n_agree": "n-agree", "best_agree": "best-agree", "tid": "tid"}
+
+
+def assert_same_item(ours: dict, polis: dict) -> None:
+    assert {KEYS[k] for k in ours} == set(polis)
+    for key, value in ours.items():
+        expected = polis[KEYS[key]]
+        if key == "repness_test":
+            assert np.float32(value) == np.float32(expected)
+        elif isinstance(value, float):
+            assert value == pytest.approx(expected, rel=TOL, abs=TOL), key
+        else:
+            assert value == expected, key
+
+
+@pytest.mark.parametrize("name", POLIS_MATH_CONVERSATIONS)
+def test_group_votes_match_polis_exactly(name: str) -> None:
+    data = load(name)
+    counts = group_counts(data.matrix, data.group_rows)  # raw matrix, like votes-base
+    for g, gid in enumerate(data.group_ids):
+        polis = data.math["group-votes"][str(gid)]
+        assert polis["n-members"] == len(data.group_rows[g])
+        for j, tid in enumerate(data.matrix.statement_ids.tolist()):
+            cell = polis["votes"][str(tid)]
+            assert (counts.agree[g, j], counts.disagree[g, j], counts.seen[g, j]) == (
+                cell["A"], cell["D"], cell["S"])
+
+
+@pytest.mark.parametrize("name", POLIS_MATH_CONVERSATIONS)
+def test_group_aware_consensus_matches_polis(name: str) -> None:
+    data = load(name)
+    ours = gic(group_counts(data.matrix, data.group_rows), "count")["gic"]
+    np.testing.assert_allclose(ours, data.column("group-aware-consensus"), rtol=TOL, atol=0)
+
+
+@pytest.mark.parametrize("name", POLIS_MATH_CONVERSATIONS)
+def test_repness_selection_matches_polis_exactly(name: str) -> None:
+    data = load(name)
+    counts = group_counts(data.matrix, data.group_rows, zero_moderated=True)
+    selected = select_rep_comments(repness_stats(counts), data.matrix.statement_ids,
+                                   data.matrix.moderated_out)
+    for g, gid in enumerate(data.group_ids):
+        polis = data.math["repness"][str(gid)]
+        assert [item["tid"] for item in selected[g]] == [item["tid"] for item in polis]
+        for ours, theirs in zip(selected[g], polis, strict=True):
+            assert_same_item(ours, theirs)
+
+
+@pytest.mark.parametrize("name", POLIS_MATH_CONVERSATIONS)
+def test_consensus_statements_match_polis_exactly(name: str) -> None:
+    data = load(name)
+    everyone = [np.arange(data.matrix.shape[0])]
+    counts = group_counts(data.matrix, everyone, zero_moderated=True)
+    ours = consensus_statements(counts, data.matrix.statement_ids, data.matrix.moderated_out)
+    for kind in ("agree", "disagree"):
+        polis = data.math["consensus"][kind]
+        assert [item["tid"] for item in ours[kind]] == [item["tid"] for item in polis]
+        for a, b in zip(ours[kind], polis, strict=True):
+            assert_same_item(a, b)
+
+
+@pytest.mark.parametrize("name", POLIS_MATH_CONVERSATIONS)
+def test_moderated_out_and_columns_match_polis(name: str) -> None:
+    data = load(name)
+    assert data.matrix.statement_ids.tolist() == data.math["tids"]
+    ours = set(data.matrix.statement_ids[data.matrix.moderated_out].tolist())
+    assert ours == set(data.math["mod-out"]) & set(data.math["tids"])
+
+
+@pytest.mark.parametrize("name", COMPLETE)
+def test_pca_matches_polis_up_to_sign(name: str) -> None:
+    data = load(name)
+    pca = SparsePCA().fit(data.matrix)
+    polis = data.math["pca"]
+    # Polis computes on the internal sign (agree = -1), so its centre is minus ours.
+    np.testing.assert_allclose(-pca.center_, polis["center"], atol=1e-12)
+    for ours, theirs in zip(pca.components_, np.array(polis["comps"]), strict=True):
+        sign = np.sign(ours @ theirs)
+        np.testing.assert_allclose(sign * ours, theirs, atol=1e-9)
+    np.testing.assert_allclose(pca.comment_extremity(), polis["comment-extremity"], atol=1e-9)
+
+
+@pytest.mark.parametrize("name", COMPLETE)
+def test_participant_projection_matches_polis_base_clusters(name: str) -> None:
+    """Base-cluster x, y = mean projection of its members (singletons: the projection itself)."""
+    data = load(name)
+    pca = SparsePCA().fit(data.matrix)
+    proj = pca.transform(data.matrix)  # (n, 2)
+    comps = np.array(data.math["pca"]["comps"])
+    # Polis projects internal-sign votes (x_int − μ_int = −(x − μ)), so its coordinates are
+    # minus ours once the components are aligned.
+    signs = -np.sign(np.sum(pca.components_ * comps, axis=1))  # (2,)
+    base = data.math["base-clusters"]
+    for members, x, y in zip(base["members"], base["x"], base["y"], strict=True):
+        centre = proj[data.matrix.rows_of(members)].mean(axis=0) * signs
+        np.testing.assert_allclose(centre, [x, y], atol=1e-9)
+
+
+def test_incomplete_fixture_is_the_known_missing_votes_case() -> None:
+    data = load("50ptpt-3gp-strict-no-meta")
+    assert data.matrix.shape[0] < data.math["n"]  # votes.json lacks a participant's votes
+
+
+@pytest.mark.parametrize("name", COMPLETE)
+def test_comment_priorities_match_polis(name: str) -> None:
+    data = load(name)
+    pca = SparsePCA().fit(data.matrix)
+    result = _result_stub(data, pca)
+    ours = statement_priorities(result)  # type: ignore[arg-type]
+    expected = data.column("comment-priorities")
+    np.testing.assert_allclose([ours[t] for t in data.matrix.statement_ids.tolist()], expected,
+                               rtol=TOL)
+
+
+def _result_stub(data, pca) -> ConsensusResult:
+    """Only the fields statement_priorities reads, filled from Polis' groups."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(matrix=data.matrix, extremity=pca.comment_extremity(),
+                           group_counts=group_counts(data.matrix, data.group_rows))
