@@ -103,12 +103,12 @@ class ConstitutionListApi(generics.ListAPIView):
 
 class ConstitutionDetailApi(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("format", str, enum=["json", "md"])],
+        parameters=[OpenApiParameter("export", str, enum=["json", "md"])],
         responses=ConstitutionSerializer,
     )
     def get(self, request: Request, constitution_id: int) -> Response | HttpResponse:
         row = get_object_or_404(ConstitutionVersion, pk=constitution_id)
-        if request.query_params.get("format") == "md":
+        if request.query_params.get("export") == "md":
             text = const.to_markdown(const.from_dict(row.document))
             response = HttpResponse(text, content_type="text/markdown; charset=utf-8")
             response["Content-Disposition"] = (

@@ -14,8 +14,9 @@ ratings (O(n_votes) per sweep, no dense participant × statement matrix).
 Polis data have a high base rate of agreement, which the plain model absorbs into f_u; so after
 each sweep we re-centre ``f_u ← f_u − mean(f_u)`` and fold ``mean(f_u)·f_n`` into ``i_n``
 (predictions unchanged), then rebalance the factor scales (``_balance``, also prediction-neutral)
-so that ALS converges in a few sweeps. Score ``B(s) = μ + i_n`` (predicted agree rate at the centre of opinion
-space), gated on ``|f_n| < 0.5`` and ≥ ``min_side_votes`` raters on each side of the factor.
+so that ALS converges in a few sweeps. Score ``B(s) = μ + i_n`` (predicted agree rate at the
+centre of opinion space), gated on ``|f_n| < 0.5`` and ≥ ``min_side_votes`` raters on each side
+of the factor.
 """
 
 from __future__ import annotations
@@ -33,18 +34,32 @@ __all__ = ["BridgingMF", "vote_ratings"]
 _RATING = {1: 0.0, 2: 0.5, 3: 1.0}  # stored code (vote + 2) -> rating
 
 
-def vote_ratings(matrix: VoteMatrix, pass_handling: PassHandling = "count"
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """COO (rows, cols, ratings) of kept votes; moderated-out statements are left out."""
+def _rating_matrices(matrix: VoteMatrix, pass_handling: PassHandling
+                     ) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """(n, m) ratings and 0/1 weights sharing the vote structure (no copy of indices).
+
+    Dropped votes (moderated-out statements, passes under "exclude") keep their slot with
+    weight 0 and rating 0, so they add nothing to any sum.
+    """
     validate_pass_handling(pass_handling)
     codes = matrix.codes
-    rows = np.repeat(np.arange(codes.shape[0]), np.diff(codes.indptr))  # (nnz,)
-    cols, data = codes.indices.astype(np.int64), codes.data
-    keep = ~matrix.moderated_out[cols]
-    if pass_handling == "exclude":
-        keep &= data != 2
-    ratings = np.select([data == 1, data == 2], [0.0, 0.5], 1.0)  # (nnz,)
-    return rows[keep], cols[keep], ratings[keep]
+    lut = np.array([0.0, 0.0, 0.5, 1.0])  # code (vote + 2) -> rating
+    weight_lut = np.array([0.0, 1.0, 0.0 if pass_handling == "exclude" else 1.0, 1.0])
+    weight = weight_lut[codes.data]  # (nnz,)
+    if matrix.moderated_out.any():
+        weight *= ~matrix.moderated_out[codes.indices]
+    structure = (codes.indices, codes.indptr)
+    return (sp.csr_matrix((lut[codes.data] * weight, *structure), shape=matrix.shape),
+            sp.csr_matrix((weight, *structure), shape=matrix.shape))
+
+
+def vote_ratings(matrix: VoteMatrix, pass_handling: PassHandling = "count"
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """COO (rows, cols, ratings) of the votes the model is fitted on."""
+    ratings, weights = _rating_matrices(matrix, pass_handling)
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(ratings.indptr))  # (nnz,)
+    keep = weights.data > 0
+    return rows[keep], ratings.indices[keep].astype(np.int64), ratings.data[keep]
 
 
 def _ridge2(s0: np.ndarray, s1: np.ndarray, s2: np.ndarray, b0: np.ndarray, b1: np.ndarray,
@@ -77,26 +92,28 @@ class _Side:
     ratings per index, ``rating_sum`` Σ r. Every ALS sum is one sparse mat-vec (O(n_votes)).
     """
 
-    ones: sp.csr_matrix
-    ratings: sp.csr_matrix
+    ones: sp.spmatrix
+    ratings: sp.spmatrix
     counts: np.ndarray
     rating_sum: np.ndarray
 
     @classmethod
-    def build(cls, ratings: sp.csr_matrix) -> _Side:
-        ones = sp.csr_matrix((np.ones_like(ratings.data), ratings.indices, ratings.indptr),
-                             shape=ratings.shape)
-        return cls(ones, ratings, np.diff(ratings.indptr).astype(np.float64),
+    def build(cls, ratings: sp.spmatrix, ones: sp.spmatrix) -> _Side:
+        """From CSR matrices or their transposes (CSC views, so no conversion is paid)."""
+        return cls(ones, ratings, np.asarray(ones.sum(axis=1)).ravel(),
                    np.asarray(ratings.sum(axis=1)).ravel())
 
     def solve(self, mu: float, i_other: np.ndarray, f_other: np.ndarray, lam_i: float,
-              lam_f: float) -> tuple[np.ndarray, np.ndarray]:
-        """Ridge (intercept, factor) per index with residual r − μ − i_other, feature f_other."""
+              lam_f: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Ridge (intercept, factor) per index with residual r − μ − i_other, feature f_other.
+
+        Also returns Σ f_other per index (reused for μ).
+        """
         block = np.stack([f_other, f_other * f_other, i_other, i_other * f_other], axis=1)
         s1, s2, s_i, s_if = (self.ones @ block).T  # one pass over the ratings for 4 sums
         b0 = self.rating_sum - mu * self.counts - s_i  # Σ residual
         b1 = self.ratings @ f_other - mu * s1 - s_if  # Σ residual·f
-        return _ridge2(self.counts, s1, s2, b0, b1, lam_i, lam_f)
+        return (*_ridge2(self.counts, s1, s2, b0, b1, lam_i, lam_f), s1)
 
 
 class BridgingMF:
@@ -121,21 +138,21 @@ class BridgingMF:
 
     def fit(self, matrix: VoteMatrix, init_user_factors: np.ndarray | None = None) -> BridgingMF:
         """``init_user_factors`` (n,) e.g. the PCA x coordinate (deterministic, speeds up ALS)."""
-        rows, cols, ratings = vote_ratings(matrix, self.pass_handling)
-        r = sp.csr_matrix((ratings, (rows, cols)), shape=matrix.shape)  # (n, m)
-        users, items = _Side.build(r), _Side.build(r.T.tocsr())
+        r, w = _rating_matrices(matrix, self.pass_handling)  # (n, m) each
+        users, items = _Side.build(r, w), _Side.build(r.T, w.T)
         raters = users.counts > 0  # (n,)
         f_u = self._init_factors(init_user_factors, raters)
-        i_u, i_n, f_n = np.zeros(matrix.shape[0]), np.zeros(matrix.shape[1]), np.zeros(matrix.shape[1])
-        mu = float(ratings.mean()) if len(ratings) else 0.0
+        n, m = matrix.shape
+        i_u, i_n, f_n = np.zeros(n), np.zeros(m), np.zeros(m)
+        mu = float(users.rating_sum.sum() / max(users.counts.sum(), 1.0))
         lam = (self.lambda_i, self.lambda_f)
         self.n_iter_ = 0
         for _ in range(self.max_iter):
             self.n_iter_ += 1
             old = i_n.copy()
-            i_n, f_n = items.solve(mu, i_u, f_u, *lam)
-            i_u, f_u = users.solve(mu, i_n, f_n, *lam)
-            mu = self._mu(users, items, i_u, f_u, i_n, f_n)
+            i_n, f_n, _ = items.solve(mu, i_u, f_u, *lam)
+            i_u, f_u, sum_f_n = users.solve(mu, i_n, f_n, *lam)
+            mu = self._mu(users, items, i_u, i_n, f_u @ sum_f_n)
             shift = float(f_u[raters].mean()) if raters.any() else 0.0
             f_u, i_n = np.where(raters, f_u - shift, 0.0), i_n + shift * f_n  # re-centre
             f_u, f_n = _balance(f_u, f_n)
@@ -150,11 +167,10 @@ class BridgingMF:
             init = np.random.default_rng(0).standard_normal(len(raters))
         return np.where(raters, (init - init.mean()) / np.std(init), 0.0)
 
-    def _mu(self, users: _Side, items: _Side, i_u: np.ndarray, f_u: np.ndarray,
-            i_n: np.ndarray, f_n: np.ndarray) -> float:
+    def _mu(self, users: _Side, items: _Side, i_u: np.ndarray, i_n: np.ndarray,
+            interaction: float) -> float:
         """Closed-form μ: Σ(r − i_u − i_n − f_u·f_n) / (n_ratings + λ_i)."""
-        total = (users.rating_sum.sum() - users.counts @ i_u - items.counts @ i_n
-                 - f_u @ (users.ones @ f_n))
+        total = users.rating_sum.sum() - users.counts @ i_u - items.counts @ i_n - interaction
         return float(total / (users.counts.sum() + self.lambda_i))
 
     def _store(self, items: _Side, mu: float, i_u: np.ndarray, f_u: np.ndarray,

@@ -18,7 +18,7 @@ Ported from ``polismath/math/clusters.clj`` and ``conversation.clj`` (snapshot 0
 Large inputs: when more than ``exact_max`` points are clustered, Lloyd iterations run on a
 ``grid`` × ``grid`` histogram of the 2-D points (cell = weighted mean of its points), then every
 point is assigned to the nearest final centre once; the result is the same algorithm on
-quantised data (cell width ≈ range/128) at O(cells·k) per iteration instead of O(n·k).
+quantised data (cell width ≈ range/64, ≤ 4,096 cells) at O(cells·k) per iteration instead of O(n·k).
 """
 
 from __future__ import annotations
@@ -52,7 +52,8 @@ class Cluster:
     center: np.ndarray  # (2,) float64
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": int(self.id), "members": self.members.tolist(), "center": self.center.tolist()}
+        return {"id": int(self.id), "members": self.members.tolist(),
+                "center": self.center.tolist()}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Cluster:
@@ -171,7 +172,7 @@ def _merge_identical(centers: np.ndarray, ids: np.ndarray, sizes: np.ndarray,
     rank = {int(j): r for r, j in enumerate(keep)}
     target = np.array([rank[int(first[inverse[i]])] for i in range(len(centers))])
     new_ids = ids[keep].copy()
-    for r, j in enumerate(keep):
+    for r in range(len(keep)):
         group = np.flatnonzero(target == r)
         new_ids[r] = ids[group[np.argmax(sizes[group])]]
     member = labels >= 0
@@ -200,7 +201,8 @@ def _previous_labels(point_ids: np.ndarray, last: list[Cluster]) -> np.ndarray:
     owner = np.repeat(np.arange(len(last)), [len(c.members) for c in last])  # (n_prev,)
     order = np.argsort(point_ids)
     pos = np.searchsorted(point_ids[order], members)
-    found = (pos < len(point_ids)) & (point_ids[order][np.minimum(pos, len(point_ids) - 1)] == members)
+    sorted_ids = point_ids[order]
+    found = (pos < len(point_ids)) & (sorted_ids[np.minimum(pos, len(point_ids) - 1)] == members)
     labels = np.full(len(point_ids), -1, np.int64)
     labels[order[pos[found]]] = owner[found]
     return labels
@@ -247,7 +249,7 @@ def kmeans(
     last_clusters: list[Cluster] | None = None,
     max_iter: int = 20,
     exact_max: int = 20000,
-    grid: int = 128,
+    grid: int = 64,
 ) -> list[Cluster]:
     """Polis k-means on (n, 2) ``points`` named by ``point_ids``; clusters sorted by id.
 
@@ -356,7 +358,7 @@ def _smooth_k(smoother: dict[str, int | None], best_k: int, buffer: int) -> dict
 
 
 def _stable_ids(groups: list[np.ndarray], previous: dict[int, list[int]]) -> list[int]:
-    """Match new groups (member pids) to previous ones by overlap (Hungarian); others get new ids."""
+    """Match new groups (member pids) to previous ones by overlap (Hungarian); rest get new ids."""
     if not previous:
         return list(range(len(groups)))
     prev_ids = sorted(previous)
@@ -421,7 +423,8 @@ class GroupClusterer:
             if len(np.unique(centers, axis=0)) < 2:
                 break
             clusters = kmeans(centers, base_ids, k, weights=weights,
-                              last_clusters=state.group_clusterings.get(k), max_iter=self.group_iters)
+                              last_clusters=state.group_clusterings.get(k),
+                              max_iter=self.group_iters)
             labels = np.empty(len(base_ids), np.int64)
             for c in clusters:
                 labels[np.searchsorted(base_ids, c.members)] = c.id

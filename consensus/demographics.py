@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-
 from consensus.matrix import VoteMatrix
 from consensus.repness import group_counts
 

@@ -35,7 +35,7 @@ def _as_ids(values: Iterable[int] | np.ndarray) -> np.ndarray:
 
 
 def _latest_cells(rows: np.ndarray, cols: np.ndarray, n_cols: int) -> np.ndarray:
-    """Index of the last occurrence of every (row, col) pair: last vote wins (``nm/update-nmat``)."""
+    """Index of the last occurrence of each (row, col) pair: last vote wins (nm/update-nmat)."""
     key = rows * np.int64(n_cols) + cols  # (n_events,)
     reversed_key = key[::-1]
     _, first_in_reversed = np.unique(reversed_key, return_index=True)

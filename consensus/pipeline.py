@@ -190,8 +190,8 @@ def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
 def _project(matrix: VoteMatrix, config: ConsensusConfig, state: PipelineState
              ) -> tuple[SparsePCA, np.ndarray]:
     pca = SparsePCA(2, warm_start=state.warm_components(matrix.statement_ids),
-                    random_state=config.random_state).fit(matrix)
-    return pca, pca.transform(matrix)  # (n, 2)
+                    random_state=config.random_state)
+    return pca, pca.fit_transform(matrix)  # (n, 2)
 
 
 def _umap(matrix: VoteMatrix, config: ConsensusConfig) -> np.ndarray:

@@ -461,7 +461,8 @@ def read_polis_api_json(path: str | Path) -> PolisExport:
     """
     folder = Path(path)
     comments_path, votes_path = folder / "comments.json", folder / "votes.json"
-    comments = [_api_comment(r, comments_path, i) for i, r in enumerate(_json_records(comments_path))]
+    records = _json_records(comments_path)
+    comments = [_api_comment(r, comments_path, i) for i, r in enumerate(records)]
     known = {c.tid for c in comments}
     votes = [_api_vote(r, votes_path, i, known) for i, r in enumerate(_json_records(votes_path))]
     order = sorted(range(len(votes)), key=lambda i: _time_key(votes[i], i))

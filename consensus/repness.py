@@ -178,9 +178,14 @@ def _finalize(s: RepnessStats, g: int, j: int, tid: int) -> dict[str, Any]:
     }
 
 
-def _metric(item: dict[str, Any]) -> float:
-    """``repness-metric``: repness · repness-test · p-success · p-test."""
-    return item["repness"] * item["repness_test"] * item["p_success"] * item["p_test"]
+def _metrics(s: RepnessStats, g: int, columns: np.ndarray) -> np.ndarray:
+    """``repness-metric`` (repness · repness-test · p-success · p-test) of finalised columns."""
+    agree = s.rat[g, columns] > s.rdt[g, columns]
+    repness = np.where(agree, s.ra[g, columns], s.rd[g, columns])
+    test = np.where(agree, s.rat[g, columns], s.rdt[g, columns]).astype(np.float32)
+    p_success = np.where(agree, s.pa[g, columns], s.pd[g, columns])
+    p_test = np.where(agree, s.pat[g, columns], s.pdt[g, columns])
+    return repness * test.astype(np.float64) * p_success * p_test
 
 
 def _beats_best_agree(s: RepnessStats, g: int, j: int, best: int | None) -> bool:
@@ -225,9 +230,9 @@ def _select_group(s: RepnessStats, g: int, columns: np.ndarray, tids: np.ndarray
         # best is only tracked while nothing is sufficient: here that is every column
         best = _best_by_test(s, g, columns)
         return [] if best is None else [_finalize(s, g, best, int(tids[best]))]
-    rest = [_finalize(s, g, int(j), int(tids[j])) for j in sufficient if j != best_agree]
-    rest.sort(key=lambda item: -_metric(item))  # stable, like sort-by
-    chosen = (head + rest)[:PICK_MAX]
+    rest = sufficient[sufficient != best_agree] if best_agree is not None else sufficient
+    rest = rest[np.argsort(-_metrics(s, g, rest), kind="stable")][:PICK_MAX]  # like sort-by
+    chosen = (head + [_finalize(s, g, int(j), int(tids[j])) for j in rest])[:PICK_MAX]
     return ([c for c in chosen if c["repful"] == "agree"]
             + [c for c in chosen if c["repful"] == "disagree"])
 

@@ -2,8 +2,9 @@
 
 Each participant belongs to one of ``n_groups`` planted groups (unequal sizes). Statement j has
 a base agree propensity plus a group term of strength ``divisive`` that is low-rank (groups on
-a circle in a 2-D opinion space), so the groups are recoverable from the top two components. Participants vote on a random subset of
-statements (Poisson-distributed count, popularity-skewed choice), pass with probability
+a circle in a 2-D opinion space), so the groups are recoverable from the top two components.
+Participants vote on a random subset of statements (Poisson-distributed count,
+popularity-skewed choice), pass with probability
 ``pass_rate``, and otherwise agree with their group's probability. Duplicate (participant,
 statement) draws collapse to one cell, so the realised vote count is slightly below the target.
 """

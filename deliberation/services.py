@@ -84,6 +84,9 @@ def statement_normalize(text: Any) -> tuple[str, str]:
     if not isinstance(text, str):
         raise ApplicationError("Statement text must be a string.")
     display = unicodedata.normalize("NFC", text).strip()
+    if any(unicodedata.category(ch) == "Cc" and not ch.isspace() for ch in display):
+        # NUL cannot even be stored by PostgreSQL; escapes and bells have no place in a statement.
+        raise ApplicationError("Statement text contains control characters.")
     visible = "".join(ch for ch in display if unicodedata.category(ch) != "Cf")
     key = " ".join(unicodedata.normalize("NFKC", visible).casefold().split())
     if not key:

@@ -6,7 +6,7 @@ commit 4dbbab1) for the same purpose; see shared/data/polis-math/SOURCE.md.
 
 import json
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -36,7 +36,7 @@ class PolisMath:
         return np.array([self.math[key][str(t)] for t in self.matrix.statement_ids.tolist()])
 
 
-@lru_cache(maxsize=None)
+@cache
 def load(name: str) -> PolisMath:
     folder = require(POLIS_MATH_DIR / name)
     matrix = matrix_from_export(read_any(folder))

@@ -226,12 +226,23 @@ def test_the_public_never_sees_pending_or_rejected_statements(api, conversation,
     ]
 
 
-@pytest.mark.parametrize("query", ["moderation=bogus", "limit=abc", "is_seed=perhaps"])
-def test_it_rejects_bad_list_parameters_without_a_500(as_moderator, conversation, query):
-    response = as_moderator.get(url(conversation, f"statements/?{query}"))
-    assert response.status_code in (200, 400)
-    if response.status_code == 400:
-        assert_error(response, 400)
+def test_it_rejects_an_unknown_moderation_filter_with_a_json_400(as_moderator, conversation):
+    response = as_moderator.get(url(conversation, "statements/?moderation=bogus"))
+    assert_error(response, 400, "moderation", "bogus")
+
+
+def test_statements_filter_on_is_seed(api, conversation, statement):
+    seed = StatementFactory(conversation=conversation, is_seed=True)
+    results = api.get(url(conversation, "statements/?is_seed=true")).json()["results"]
+    assert [s["id"] for s in results] == [seed.pk]
+
+
+@pytest.mark.parametrize("query", ["limit=abc", "limit=0", "offset=-3", "offset=zz"])
+def test_a_bad_page_parameter_falls_back_to_the_default_page(
+    as_moderator, conversation, statement, query
+):
+    page = as_moderator.get(url(conversation, f"statements/?{query}"))
+    assert page.status_code == 200 and [s["id"] for s in page.json()["results"]] == [statement.pk]
 
 
 def test_a_moderator_accepts_and_rejects_with_a_reason(as_moderator, conversation):

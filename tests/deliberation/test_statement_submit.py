@@ -45,6 +45,17 @@ def test_it_measures_the_limit_after_trimming_whitespace(participant):
     assert submit(participant, "  " + "y" * 1000 + "\n").text == "y" * 1000
 
 
+@pytest.mark.parametrize("text", ["nul\x00byte", "bell\x07", "\x1b[31mred\x1b[0m"])
+def test_it_rejects_control_characters(participant, text):
+    with pytest.raises(ApplicationError, match="control characters"):
+        submit(participant, text)
+    assert not Statement.objects.exists()
+
+
+def test_it_keeps_line_breaks_and_tabs(participant):
+    assert submit(participant, "First line.\n\tSecond line.").text == "First line.\n\tSecond line."
+
+
 def test_it_rejects_text_that_is_not_a_string(participant):
     with pytest.raises(ApplicationError, match="must be a string"):
         submit(participant, 42)
