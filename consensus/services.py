@@ -22,7 +22,15 @@ from consensus.pipeline import ConsensusConfig, PipelineState, run, statement_pr
 from consensus.selectors import snapshot_latest
 from deliberation import realtime
 from deliberation.errors import ApplicationError, NotFoundError
-from deliberation.models import Conversation, DemographicAnswer, Job, Statement, Vote, VoteEvent
+from deliberation.models import (
+    Conversation,
+    DemographicAnswer,
+    Job,
+    Participant,
+    Statement,
+    Vote,
+    VoteEvent,
+)
 
 _MATH_STATES = (Statement.Moderation.ACCEPTED, Statement.Moderation.REJECTED)
 
@@ -128,3 +136,37 @@ def _snapshot_save(
         },
     )
     return snapshot
+
+
+def snapshot_export_json(snapshot: Snapshot) -> dict[str, Any]:
+    """The snapshot result with Polis ids where rows came from a Polis import.
+
+    Participants and statements keep our id as `concord_id`; `id` becomes the Polis pid / tid
+    when there is one, so results compare directly with the original Polis export.
+    """
+    conversation_id = snapshot.conversation_id
+    pids = dict(
+        Participant.objects.filter(conversation_id=conversation_id, polis_pid__isnull=False)
+        .values_list("pk", "polis_pid")
+    )
+    tids = dict(
+        Statement.objects.filter(conversation_id=conversation_id, polis_tid__isnull=False)
+        .values_list("pk", "polis_tid")
+    )
+    result = dict(snapshot.result)
+    result["participants"] = [
+        {**p, "concord_id": p["id"], "id": pids.get(p["id"], p["id"])} for p in result["participants"]
+    ]
+    result["statements"] = [
+        {**s, "concord_id": s["id"], "id": tids.get(s["id"], s["id"])} for s in result["statements"]
+    ]
+    def polis_tid(row: dict[str, Any]) -> dict[str, Any]:
+        return {**row, "statement_id": tids.get(row["statement_id"], row["statement_id"])}
+
+    result["groups"] = [
+        {**g, "repness": [polis_tid(r) for r in g.get("repness", [])]} for g in result["groups"]
+    ]
+    result["consensus"] = {
+        side: [polis_tid(r) for r in rows] for side, rows in result.get("consensus", {}).items()
+    }
+    return result

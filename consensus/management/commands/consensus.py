@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from consensus.services import snapshot_compute
+from consensus.services import snapshot_compute, snapshot_export_json
 from deliberation.models import Conversation
 
 
@@ -44,7 +44,7 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         if options["json_path"]:
-            Path(options["json_path"]).write_text(json.dumps(snapshot.result, ensure_ascii=False))
+            Path(options["json_path"]).write_text(json.dumps(snapshot_export_json(snapshot), ensure_ascii=False))
         self.stdout.write(
             f"Snapshot {snapshot.pk}: {snapshot.n_participants} participants, k={snapshot.k}, "
             f"{snapshot.n_votes} votes in {snapshot.duration_s:.2f}s"
