@@ -339,6 +339,7 @@ def participant_from_token(*, conversation: Conversation, token: str) -> Partici
     participant = Participant.objects.filter(pk=data.get("p"), conversation=conversation).first()
     if participant is None:
         raise PermissionDeniedError("Unknown participant.")
+    participant.conversation = conversation
     return participant
 
 
