@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from deliberation import roles, selectors, services
-from deliberation.errors import PermissionDeniedError
+from deliberation.errors import ConversationClosedError, PermissionDeniedError
 from deliberation.models import AuditEvent, Conversation, Job, Participant, Statement, Vote
 from deliberation.ratelimit import client_ip, rate_limit
 
@@ -352,12 +352,15 @@ class MeApi(APIView):
 
 
 class NextStatementApi(APIView):
-    """The next statement for this participant; 204 when there is nothing left to vote on."""
+    """The next statement for this participant; 204 when there is nothing left to vote on,
+    409 when the conversation is closed (it takes no votes, so it serves nothing to vote on)."""
 
     @extend_schema(responses={200: StatementSerializer, 204: None})
     def get(self, request: Request, slug: str) -> Response:
         conversation = conversation_or_404(slug)
         participant = participant_for_request(request, conversation)
+        if not conversation.is_open:
+            raise ConversationClosedError("This conversation is closed; it takes no more votes.")
         statement = selectors.statement_next_for(participant)
         if statement is None:
             return Response(status=204)

@@ -26,3 +26,10 @@ def test_cli_reads_api_json_folders_with_options(tmp_path: Path) -> None:
 def test_cli_reports_format_errors(tmp_path: Path, capsys) -> None:
     assert main([str(tmp_path), "--json", str(tmp_path / "o.json")]) == 2
     assert "comments.csv" in capsys.readouterr().err
+
+
+def test_cli_replays_in_time_order(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "out.json"
+    folder = require(POLIS_MATH_DIR / "below-100-ptpts")
+    assert main([str(folder), "--replay", "--replay-every-ms", "3600000", "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["meta"]["n_votes"] == 504

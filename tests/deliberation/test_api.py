@@ -578,3 +578,15 @@ def test_a_question_key_too_long_to_answer_is_refused_up_front(api, admin_user):
         "/api/v1/conversations/", {"topic": "T", "demographic_questions": questions}, format="json"
     )
     assert_error(response, 400, "key")
+
+
+def test_next_statement_in_a_closed_conversation_is_a_409(conversation):
+    from tests.factories import StatementFactory
+
+    StatementFactory(conversation=conversation)
+    client = APIClient()
+    client.post(f"/api/v1/conversations/{conversation.slug}/participants/")
+    conversation.is_open = False
+    conversation.save()
+    response = client.get(f"/api/v1/conversations/{conversation.slug}/next/")
+    assert response.status_code == 409 and response.json()["code"] == "conversation_closed"
