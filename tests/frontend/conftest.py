@@ -18,8 +18,8 @@ from tests.frontend.harness import CHROMIUM, ConcordServer, launched_chromium, r
 
 @pytest.fixture(scope="session")
 def concord_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConcordServer]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} missing: run scripts/setup_system.sh")
+    # `make test` installs chromium (scripts/setup_system.sh): missing means a broken setup.
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} missing: run scripts/setup_system.sh"
     with running_server(tmp_path_factory.mktemp("concord-asgi")) as server:
         yield server
 

@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 REPO = Path(__file__).resolve().parents[2]
 SHARED_POLIS = REPO / ".." / "shared" / "data" / "polis"
 SCREENSHOTS = REPO / "docs" / "screenshots"
@@ -112,8 +110,7 @@ def log_in(page: Any, server: ConcordServer, username: str, next_path: str) -> N
 
 def shared_polis_folder(name: str) -> Path:
     folder = SHARED_POLIS / name
-    if not folder.exists():
-        pytest.skip(f"shared Polis data missing: {folder}")
+    assert folder.exists(), f"shared Polis data missing: {folder}"
     return folder.resolve()
 
 

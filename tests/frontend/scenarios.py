@@ -7,7 +7,6 @@ snapshots are broadcast to the open pages. They take and return plain JSON value
 from __future__ import annotations
 
 import random
-import warnings
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -68,89 +67,14 @@ def crowd_vote(*, slug: str, n: int = 16, seed: int = 7) -> dict[str, Any]:
     return {"participants": n}
 
 
-def _fallback_snapshot(conversation: Conversation) -> Any:
-    from consensus.models import Snapshot
-    from tests.frontend.snapshot_fallback import snapshot_result_from_votes
-
-    result = snapshot_result_from_votes(conversation.pk)
-    meta = result["meta"]
-    return Snapshot.objects.create(
-        conversation=conversation,
-        result=result,
-        k=meta.get("k", 0),
-        n_participants=meta.get("n_participants", 0),
-        n_statements=meta.get("n_statements", 0),
-        n_votes=meta.get("n_votes", 0),
-    )
-
-
-def _pipeline_snapshot(conversation: Conversation) -> Any:
-    """Snapshot from the pure consensus.pipeline.run, loading votes as consensus.services does."""
-    import numpy as np
-
-    from consensus.matrix import VoteMatrix
-    from consensus.models import Snapshot
-    from consensus.pipeline import run, statement_priorities
-    from deliberation.models import Statement, Vote
-
-    statements = Statement.objects.filter(
-        conversation=conversation, moderation__in=["accepted", "rejected"]
-    )
-    rejected = statements.filter(moderation="rejected").values_list("pk", flat=True)
-    rows = Vote.objects.filter(statement__in=statements).order_by("updated_at", "id")
-    votes = np.array(list(rows.values_list("participant_id", "statement_id", "value")))
-    votes = votes.reshape(-1, 3)  # (n, 3)
-    matrix = VoteMatrix.from_votes(
-        votes[:, 0],
-        votes[:, 1],
-        votes[:, 2],
-        statements=list(statements.values_list("pk", flat=True)),
-        moderated_out=list(rejected),
-    )
-    result = run(matrix)
-    payload = result.to_json()
-    meta = payload["meta"]
-    return Snapshot.objects.create(
-        conversation=conversation,
-        result=payload,
-        k=meta.get("k") or 0,
-        priorities={str(k): float(v) for k, v in statement_priorities(result).items()},
-        n_participants=meta["n_participants"],
-        n_statements=meta["n_statements"],
-        n_votes=meta["n_votes"],
-    )
-
-
-_SNAPSHOT_BUILDERS = (
-    ("consensus.services.snapshot_compute", lambda c: _service_snapshot(c)),
-    ("consensus.pipeline.run", lambda c: _pipeline_snapshot(c)),
-    ("tests.frontend.snapshot_fallback", lambda c: _fallback_snapshot(c)),
-)
-
-
-def _service_snapshot(conversation: Conversation) -> Any:
+def snapshot_build(*, slug: str) -> dict[str, Any]:
+    """Compute a real consensus snapshot (as the worker does) and push the "snapshot" event."""
     from consensus.services import snapshot_compute
 
-    return snapshot_compute(conversation_id=conversation.pk)
-
-
-def snapshot_build(*, slug: str) -> dict[str, Any]:
-    """The first snapshot maker that works: the consensus service, its pure pipeline, the stand-in.
-
-    The consensus layer is written in parallel with the UI, so the tests use the most real one
-    available and say which (the "source" in the answer). Either way a "snapshot" event is
-    pushed, as the consensus worker does after saving one.
-    """
     conversation = Conversation.objects.get(slug=slug)
-    for source, build in _SNAPSHOT_BUILDERS:
-        try:
-            snapshot = build(conversation)
-        except Exception as exc:  # noqa: BLE001 - fall through to the next maker, loudly
-            warnings.warn(f"{source} unavailable ({exc!r}); trying the next", stacklevel=1)
-            continue
-        realtime.broadcast_now(conversation.pk, "snapshot", {"id": snapshot.pk})
-        return {"id": snapshot.pk, "source": source, "k": snapshot.k}
-    raise RuntimeError("no snapshot maker worked")
+    snapshot = snapshot_compute(conversation_id=conversation.pk)
+    realtime.broadcast_now(conversation.pk, "snapshot", {"id": snapshot.pk})
+    return {"id": snapshot.pk, "k": snapshot.k}
 
 
 def polis_load(*, folder: str, slug: str) -> dict[str, Any]:

@@ -51,7 +51,6 @@ def test_a_participant_votes_through_ten_statements_by_keyboard_and_sees_themsel
     expect(page.get_by_role("button", name=re.compile("Agree"))).to_be_disabled()
 
     result = concord_server.call("snapshot_build", slug=slug)
-    print("snapshot source:", result["source"])
     expect(page.locator("[data-testid=you-are-here]")).to_be_visible()
     expect(page.locator("#your-group")).to_contain_text(re.compile(r"You are in group [A-Z]"))
     expect(page.get_by_role("img", name=re.compile("Opinion map: 17 participants"))).to_be_visible()

@@ -94,7 +94,7 @@
       const counts = C.t("votes_counts", { agree: s.n_agree || 0, disagree: s.n_disagree || 0, pass: s.n_pass || 0 });
       body.appendChild(C.el("tr", {}, [
         C.el("td", {}, [String(s.id)]),
-        C.el("td", {}, [C.statementNode("span", s.text), s.moderation_reason ? C.el("div", { class: "muted small", dir: "auto" }, [s.moderation_reason]) : null]),
+        C.el("td", {}, [C.statementNode("div", s.text), s.moderation_reason ? C.el("div", { class: "muted small", dir: "auto" }, [s.moderation_reason]) : null]),
         C.el("td", {}, [C.t(MODERATION_LABEL[s.moderation] || s.moderation)]),
         C.el("td", { class: "small" }, [counts]),
       ]));
