@@ -82,3 +82,29 @@ class SnapshotFactory(factory.django.DjangoModelFactory):
     n_participants = 10
     n_votes = 40
     result = factory.LazyFunction(lambda: {"groups": [], "participants": []})
+
+
+def constitution_document(statement_id: int = 1, text: str = "AI should be honest.") -> dict:
+    """A real constitution document (built by the library) for rows that need one."""
+    from alignment import constitution as const
+
+    result = {
+        "statements": [
+            {
+                "id": statement_id,
+                "text": text,
+                "gic": 0.9,
+                "mea": 0.8,
+                "groups": {"0": {"n_agree": 9, "n_disagree": 1, "n_pass": 0, "n_votes": 10}},
+            }
+        ],
+        "groups": [{"id": 0, "size": 10, "repness": []}],
+    }
+    built = const.build_constitution(
+        result,
+        source={"conversation": "x", "snapshot_id": None},
+        rule="manual",
+        statement_ids=[statement_id],
+        dedup="none",
+    )
+    return const.to_dict(built)
