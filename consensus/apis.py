@@ -36,11 +36,23 @@ class SnapshotLatestApi(APIView):
         return Response(SnapshotSerializer(snapshot).data)
 
 
+class RecomputeInputSerializer(serializers.Serializer):
+    with_umap = serializers.BooleanField(default=False, help_text="also compute the UMAP map")
+    projection = serializers.ChoiceField(choices=["pca", "umap"], required=False)
+    cluster_on = serializers.ChoiceField(choices=["pca", "umap"], required=False)
+    pass_handling = serializers.ChoiceField(choices=["count", "exclude"], required=False)
+
+
 class RecomputeApi(APIView):
-    @extend_schema(request=None, responses={202: JobSerializer})
+    @extend_schema(request=RecomputeInputSerializer, responses={202: JobSerializer})
     def post(self, request: Request, slug: str) -> Response:
         conversation = conversation_or_404(slug)
         if not roles.can_read_all(request.user, conversation):
             raise PermissionDeniedError("Only moderators and researchers may start a recompute.")
-        job = scheduling.recompute_enqueue(conversation_id=conversation.pk, user=request.user)
+        data = RecomputeInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        config = {k: v for k, v in data.validated_data.items() if v}
+        job = scheduling.recompute_enqueue(
+            conversation_id=conversation.pk, user=request.user, config=config or None
+        )
         return Response(JobSerializer(job).data, status=202)

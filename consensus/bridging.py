@@ -163,9 +163,10 @@ class BridgingMF:
 
     @staticmethod
     def _init_factors(init: np.ndarray | None, raters: np.ndarray) -> np.ndarray:
-        if init is None or np.std(init) == 0:
+        if init is None or not np.std(init) > 0:  # also catches NaN
             init = np.random.default_rng(0).standard_normal(len(raters))
-        return np.where(raters, (init - init.mean()) / np.std(init), 0.0)
+        scale = np.std(init) or 1.0  # a single participant has std 0
+        return np.where(raters, (init - init.mean()) / scale, 0.0)
 
     def _mu(self, users: _Side, items: _Side, i_u: np.ndarray, i_n: np.ndarray,
             interaction: float) -> float:

@@ -66,6 +66,7 @@ class ConsensusConfig:
 
     projection: Projection = "pca"  # what participants' x, y show
     cluster_on: Projection = "pca"  # which 2-D embedding the k-means runs on
+    with_umap: bool = False  # also give participants umap_x / umap_y (report's second map)
     pass_handling: PassHandling = "count"  # GIC / MEA / bridging trials: see consensus.gic
     min_votes_in_conv: int = 7
     greedy_in_conv: int = 15
@@ -166,6 +167,7 @@ class ConsensusResult:
     bridging: BridgingMF | None
     extremity: np.ndarray  # (m,)
     state: PipelineState
+    umap: np.ndarray | None  # (n, 2) UMAP coordinates when computed, else None
     timings: dict[str, float]
 
     @property
@@ -270,7 +272,7 @@ def run(
     with _timed(timings, "pca"):
         pca, pca_xy = _project(matrix, config, state)
     umap_xy = None
-    if "umap" in (config.projection, config.cluster_on):
+    if "umap" in (config.projection, config.cluster_on) or config.with_umap:
         with _timed(timings, "umap"):
             umap_xy = _umap(matrix, config)
     with _timed(timings, "groups"):
@@ -293,7 +295,7 @@ def run(
         projection=umap_xy if config.projection == "umap" else pca_xy,
         in_conv=in_conv, group_of=group_of, group_ids=group_ids,
         base_clusters=grouping.base_clusters, silhouettes=grouping.silhouettes,
-        extremity=pca.comment_extremity(), bridging=bridging, state=new_state,
+        extremity=pca.comment_extremity(), bridging=bridging, state=new_state, umap=umap_xy,
         timings=timings, **stats,
     )
 
@@ -333,12 +335,16 @@ def _participants_json(r: ConsensusResult) -> list[dict[str, Any]]:
     n_votes = r.matrix.votes_per_participant().tolist()
     xy = r.projection.tolist()
     groups, in_conv = r.group_of.tolist(), r.in_conv.tolist()
-    return [
+    rows = [
         {"id": pid, "group": None if g < 0 else g, "x": p[0], "y": p[1], "n_votes": nv,
          "in_conv": ic}
         for pid, g, p, nv, ic in zip(r.matrix.participant_ids.tolist(), groups, xy, n_votes,
                                      in_conv, strict=True)
     ]
+    if r.umap is not None:
+        for row, (ux, uy) in zip(rows, r.umap.tolist(), strict=True):
+            row |= {"umap_x": ux, "umap_y": uy}
+    return rows
 
 
 def _repness_json(items: list[dict[str, Any]]) -> list[dict[str, Any]]:

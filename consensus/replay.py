@@ -66,7 +66,7 @@ def replay(
     moderated_out: Iterable[int] = (),
     meta: Iterable[int] = (),
     every_votes: int | None = None,
-    every_ms: int | None = 60_000,
+    every_ms: int | None = 600_000,
     config: ConsensusConfig | None = None,
     state: PipelineState | None = None,
 ) -> ReplayResult:

@@ -29,11 +29,16 @@ def _queued_job_exists(conversation_id: int) -> bool:
     ).exists()
 
 
-def recompute_enqueue(*, conversation_id: int, delay_s: float = 0.0, user: object = None) -> Job:
+def recompute_enqueue(
+    *, conversation_id: int, delay_s: float = 0.0, user: object = None, config: dict | None = None
+) -> Job:
     """Queue a recompute job now (moderator button, management command, first request)."""
     from consensus.tasks import recompute_conversation
 
-    job = jobs.job_create(kind=RECOMPUTE_KIND, conversation_id=conversation_id, user=user)
+    params = {"config": config} if config else {}
+    job = jobs.job_create(
+        kind=RECOMPUTE_KIND, conversation_id=conversation_id, user=user, params=params
+    )
     task = recompute_conversation
     if delay_s > 0:
         task = task.using(run_after=timezone.now() + timedelta(seconds=delay_s))

@@ -36,7 +36,11 @@ _MATH_STATES = (Statement.Moderation.ACCEPTED, Statement.Moderation.REJECTED)
 
 
 def vote_matrix_for(*, conversation_id: int) -> VoteMatrix:
-    """Current votes on accepted and rejected statements (rejected ones are zeroed, as Polis)."""
+    """Current votes on accepted and rejected statements (rejected ones are zeroed, as Polis).
+
+    Only statements with votes become columns, as in Polis' named matrix: an unvoted column
+    would still count in each participant's sparsity scaling.
+    """
     statements = Statement.objects.filter(
         conversation_id=conversation_id, moderation__in=_MATH_STATES
     )

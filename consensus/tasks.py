@@ -12,7 +12,8 @@ def recompute_conversation(job_id: int) -> None:
     from consensus.services import snapshot_compute
 
     def work(job):  # type: ignore[no-untyped-def]
-        snapshot = snapshot_compute(conversation_id=job.conversation_id, job=job)
+        config = job.params.get("config") or None
+        snapshot = snapshot_compute(conversation_id=job.conversation_id, job=job, config=config)
         return {"snapshot_id": snapshot.pk, "k": snapshot.k, "duration_s": snapshot.duration_s}
 
     jobs.job_run(job_id, work)

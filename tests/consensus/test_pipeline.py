@@ -126,3 +126,19 @@ def test_umap_projection_and_clustering_run(conversation) -> None:
     result = run(conversation.matrix, config=config)
     assert result.projection.shape == (400, 2) and result.k >= 2
     assert result.to_json()["meta"]["projection"] == "umap"
+
+
+@pytest.mark.parametrize(
+    ("pids", "tids", "votes"),
+    [([0], [0], [1]), ([0, 1], [0, 0], [1, -1]), ([0, 1, 2], [0, 0, 0], [0, 0, 0]),
+     (list(range(20)) * 2, [0] * 20 + [1] * 20, [1] * 40)],
+    ids=["one-vote", "two-people", "all-pass", "everyone-identical"],
+)
+@pytest.mark.filterwarnings("error")
+def test_degenerate_conversations_run_cleanly(pids, tids, votes) -> None:
+    from consensus.matrix import VoteMatrix
+
+    result = run(VoteMatrix.from_votes(pids, tids, votes))
+    json.dumps(result.to_json(), allow_nan=False)
+    again = run(result.matrix, state=PipelineState.from_dict(result.state.to_dict()))
+    assert again.k == result.k

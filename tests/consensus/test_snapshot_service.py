@@ -114,3 +114,20 @@ def test_demographic_cells_under_five_people_are_suppressed_and_revocation_remov
 
 def _cells(snapshot: Snapshot) -> list[dict]:
     return snapshot.result["demographics"][0]["cells"]
+
+
+@pytest.mark.slow
+def test_a_recompute_can_add_the_umap_map_beside_pca(seattle):
+    snapshot = snapshot_compute(conversation_id=seattle.pk, config={"with_umap": True})
+    participant = snapshot.result["participants"][0]
+    assert {"x", "y", "umap_x", "umap_y"} <= set(participant)
+    assert snapshot.result["meta"]["projection"] == "pca"
+
+
+def test_unknown_consensus_options_are_refused_clearly(seattle):
+    from deliberation.errors import ApplicationError
+
+    with pytest.raises(ApplicationError, match="projection"):
+        snapshot_compute(conversation_id=seattle.pk, config={"projection": "tsne"})
+    with pytest.raises(ApplicationError, match="Unknown consensus option"):
+        snapshot_compute(conversation_id=seattle.pk, config={"colour": "red"})

@@ -24,6 +24,7 @@ class Command(BaseCommand):
         parser.add_argument("--projection", choices=["pca", "umap"], default=None)
         parser.add_argument("--cluster-on", choices=["pca", "umap"], default=None)
         parser.add_argument("--pass-handling", choices=["count", "exclude"], default=None)
+        parser.add_argument("--umap", action="store_true", help="also compute UMAP coordinates")
         parser.add_argument("--json", dest="json_path", default=None, help="write the result here")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -39,6 +40,8 @@ class Command(BaseCommand):
             )
             if options[opt]
         }
+        if options["umap"]:
+            config["with_umap"] = True
         try:
             snapshot = snapshot_compute(conversation_id=conversation.pk, config=config)
         except ValueError as exc:

@@ -130,7 +130,7 @@
 
   async function recompute() {
     try {
-      const job = (await C.api("POST", base + "consensus/recompute/")).data;
+      const job = (await C.api("POST", base + "consensus/recompute/", { with_umap: true })).data;
       C.text($("recompute-status"), job.status);
     } catch (error) { C.text($("recompute-status"), C.t("error", { message: error.message })); }
   }
