@@ -12,6 +12,8 @@ from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -39,6 +41,10 @@ def participant_for_request(
     participant = None
     if pid:
         participant = Participant.objects.filter(pk=pid, conversation=conversation).first()
+        if participant is not None and request.method not in SAFE_METHODS:
+            # An anonymous participant's session is as good as a login: another site must not
+            # be able to vote with it (DRF only checks CSRF for authenticated users itself).
+            SessionAuthentication().enforce_csrf(request)
     if participant is None and request.user.is_authenticated:
         participant = Participant.objects.filter(
             conversation=conversation, user=request.user

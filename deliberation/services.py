@@ -401,7 +401,7 @@ def vote_cast(*, participant: Participant, statement_id: Any, value: Any) -> tup
             participant=participant, statement=statement, value=value, created_at=vote.updated_at
         )
         _broadcast_counts(conversation.pk, statement.pk)
-        _after_vote(conversation.pk)
+        _request_recompute(conversation.pk)
     return vote, changed
 
 
@@ -417,8 +417,8 @@ def _broadcast_counts(conversation_id: int, statement_id: int) -> None:
     realtime.broadcast(conversation_id, "votes", {"statement_id": statement_id, **counts})
 
 
-def _after_vote(conversation_id: int) -> None:
-    """Ask for a (debounced) consensus recompute once the vote is committed."""
+def _request_recompute(conversation_id: int) -> None:
+    """Ask for a (debounced) consensus recompute once this transaction commits."""
     from consensus.scheduling import recompute_request  # consensus builds on deliberation
 
     transaction.on_commit(lambda: recompute_request(conversation_id))
@@ -464,6 +464,8 @@ def demographics_revoke(*, participant: Participant) -> int:
     deleted, _ = DemographicAnswer.objects.filter(participant=participant).delete()
     participant.demographics_consent_at = None
     participant.save(update_fields=["demographics_consent_at"])
+    if deleted:
+        _request_recompute(participant.conversation_id)  # the next snapshot drops them from breakdowns
     return deleted
 
 

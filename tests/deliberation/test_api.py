@@ -590,3 +590,19 @@ def test_next_statement_in_a_closed_conversation_is_a_409(conversation):
     conversation.save()
     response = client.get(f"/api/v1/conversations/{conversation.slug}/next/")
     assert response.status_code == 409 and response.json()["code"] == "conversation_closed"
+
+
+def test_session_participants_need_the_csrf_token_to_write(conversation):
+    from tests.factories import StatementFactory
+
+    statement = StatementFactory(conversation=conversation)
+    client = APIClient(enforce_csrf_checks=True)
+    client.get(f"/c/{conversation.slug}/")  # the page sets the csrftoken cookie
+    joined = client.post(f"/api/v1/conversations/{conversation.slug}/participants/")
+    assert joined.status_code == 201  # joining writes nothing of anyone else's: no token needed
+    url = f"/api/v1/conversations/{conversation.slug}/votes/"
+    vote = {"statement_id": statement.pk, "value": 1}
+    forged = client.post(url, vote, format="json")
+    assert forged.status_code == 403 and "CSRF" in forged.json()["message"]
+    token = client.cookies["csrftoken"].value
+    assert client.post(url, vote, format="json", HTTP_X_CSRFTOKEN=token).status_code == 200
