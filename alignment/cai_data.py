@@ -6,8 +6,9 @@ once it is complete; a rerun skips prompt ids already in the file, and a torn la
 crash is cut off before resuming, so the file never holds duplicates or half records.
 
 Principles are sampled with an RNG seeded by (seed, prompt id), so a resumed run samples exactly
-what an uninterrupted one would. Format: Bai et al. 2022 (cai.md), as chat turns, with two worked
-examples prepended so small models keep the format.
+the principles an uninterrupted one would (with `do_sample=True` the generated text itself may
+differ after a resume, since sampling seeds follow batches). Format: Bai et al. 2022 (cai.md),
+as chat turns, with two worked examples prepended so small models keep the format.
 """
 
 from __future__ import annotations

@@ -201,6 +201,8 @@ def cmd_chain(args: argparse.Namespace) -> None:
         use_lora=args.lora,
         device=args.device or "auto",
         seed=args.seed,
+        preference_source=args.preference_source,
+        judge_model=args.judge_model,
     )
     bars: dict[str, Any] = {}
 
@@ -347,6 +349,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--train-batch-size", type=int, default=4)
     p.add_argument("--max-length", type=int, default=384)
     p.add_argument("--lora", action="store_true")
+    p.add_argument("--preference-source", default="revision", choices=("revision", "ai_feedback"))
+    p.add_argument("--judge-model", default=None, help="evaluation judge (default: base model)")
     p.set_defaults(func=cmd_chain)
 
     p = sub.add_parser("bench-generate", help="greedy generation tokens/s on fixture prompts")

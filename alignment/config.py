@@ -274,9 +274,17 @@ class ChainConfig:
     device: str = _help("auto, cpu or cuda.", "auto")
     seed: int = _help("Seed for everything.", 0)
     cache_dir: str | None = _help("Model cache folder (None: ~/.cache/concord/models).", None)
+    preference_source: str = _help(
+        "DPO pairs: 'revision' or 'ai_feedback' (soft label).", "revision"
+    )
+    judge_model: str | None = _help("Evaluation judge model spec (None: the base model).", None)
 
     def __post_init__(self) -> None:
         _require(self.sft_steps >= 1 and self.pref_steps >= 1, "steps must be >= 1")
+        _require(
+            self.preference_source in ("revision", "ai_feedback"),
+            f"preference_source must be revision or ai_feedback, not {self.preference_source!r}",
+        )
         _require(self.dedup in ("tfidf", "embeddings", "none"), f"bad dedup {self.dedup!r}")
         _require(self.device in DEVICES, f"device must be one of {DEVICES}, got {self.device!r}")
         object.__setattr__(self, "statement_ids", tuple(str(s) for s in self.statement_ids))

@@ -24,7 +24,7 @@ from alignment import datasets_io as dio
 from alignment.cai_data import Prompt, fixture_prompts, generate_cai, load_prompts, read_records
 from alignment.config import ChainConfig, preference_config_class
 from alignment.evaluate import EvalSettings, evaluate_models
-from alignment.modeling import LoadedModel, load_model
+from alignment.modeling import LoadedModel, load_model, resolve_model_path
 from alignment.train import train_preference, train_sft
 
 StepCallback = Callable[[str, str, dict[str, Any]], None]  # (step, "started"|"finished", info)
@@ -184,13 +184,15 @@ def _generate_step(
     return prompts
 
 
-def _datasets_step(run: _Run, out: Path, method: str) -> dict[str, Path]:
+def _datasets_step(run: _Run, out: Path, method: str, config: ChainConfig) -> dict[str, Path]:
     run.start("datasets")
     records = read_records(out / "cai.jsonl")
-    rows = {
-        "sft.jsonl": dio.sft_rows(records),
-        f"{method}.jsonl": dio.dpo_rows(records) if method == "dpo" else dio.kto_rows(records),
-    }
+    preference = (
+        dio.dpo_rows(records, source=config.preference_source)
+        if method == "dpo"
+        else dio.kto_rows(records)
+    )
+    rows = {"sft.jsonl": dio.sft_rows(records), f"{method}.jsonl": preference}
     hashes = {name: dio.write_jsonl(r, out / name) for name, r in rows.items()}
     run.state["provenance"]["datasets"] = hashes
     run.finish("datasets", {name: len(r) for name, r in rows.items()})
@@ -240,6 +242,7 @@ def _evaluate_step(
         constitution,
         heldout,
         preference_rows=rows,
+        judge_path=_judge_path(config),
         settings=EvalSettings(
             max_new_tokens=config.generation.max_new_tokens,
             batch_size=config.generation.batch_size,
@@ -251,6 +254,14 @@ def _evaluate_step(
     run.state["evaluation"] = evaluation
     write_json_atomic(out / "evaluation.json", evaluation)
     run.finish("evaluate", {"win_rate": evaluation["pairwise"]["win_rate"]})
+
+
+def _judge_path(config: ChainConfig) -> Path | None:
+    if config.judge_model is None:
+        return None
+    return resolve_model_path(
+        config.judge_model, cache_dir=Path(config.cache_dir) if config.cache_dir else None
+    )
 
 
 def run_chain(
@@ -339,7 +350,7 @@ def _chain(
         config,
     )
     del lm  # free the generation copy before training loads its own
-    data = _datasets_step(run, out, method)
+    data = _datasets_step(run, out, method, config)
     tuned = _train_steps(run, out, Path(run.state["model_path"]), data, method, config)
     _evaluate_step(run, Path(run.state["model_path"]), tuned, constitution, heldout, out, config)
     run.start("card")

@@ -61,6 +61,8 @@ def home(request: HttpRequest) -> HttpResponse:
     for conversation in conversations:
         conversation.can_moderate = roles.is_moderator(request.user, conversation)
         conversation.can_report = roles.can_read_all(request.user, conversation)
+        # training runs need the same role as the report; constitutions are public
+        conversation.can_train = conversation.can_report
     context = {
         "conversations": conversations,
         "can_create": roles.can_create_conversation(request.user),
@@ -85,8 +87,12 @@ def moderate(request: HttpRequest, slug: str) -> HttpResponse:
     questions = json.dumps(conversation.demographic_questions, ensure_ascii=False, indent=1)
     config = {"is_open": conversation.is_open}
     return _page(
-        request, "frontend/moderate.html", conversation, strings.moderator(),
-        config=config, questions_json=questions,
+        request,
+        "frontend/moderate.html",
+        conversation,
+        strings.moderator(),
+        config=config,
+        questions_json=questions,
     )
 
 
@@ -95,6 +101,47 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
     conversation = _conversation(slug)
     _require_reader(request, conversation)
     return _page(request, "frontend/report.html", conversation, strings.report())
+
+
+def constitution(request: HttpRequest, slug: str) -> HttpResponse:
+    """Constitutions are the public's outcome: everyone reads; readers/moderators build."""
+    conversation = _conversation(slug)
+    can_build = roles.can_read_all(request.user, conversation)
+    return _page(
+        request,
+        "frontend/constitution.html",
+        conversation,
+        strings.constitution(),
+        config={"can_build": can_build},
+        can_build=can_build,
+    )
+
+
+@login_required
+def training(request: HttpRequest, slug: str) -> HttpResponse:
+    """Start training runs on the conversation's constitution and watch them (readers only)."""
+    conversation = _conversation(slug)
+    _require_reader(request, conversation)
+    return _page(request, "frontend/training.html", conversation, strings.training())
+
+
+def constitution_export_json(request: HttpRequest, slug: str, constitution_id: int) -> HttpResponse:
+    """One constitution version's document as a JSON download, re-importable as is."""
+    from alignment.models import ConstitutionVersion  # alignment builds on deliberation
+
+    conversation = _conversation(slug)
+    row = get_object_or_404(ConstitutionVersion, pk=constitution_id, conversation=conversation)
+    document = dict(row.document)
+    if not document.get("content_hash"):
+        document["content_hash"] = row.content_hash
+    response = HttpResponse(
+        json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True),
+        content_type="application/json; charset=utf-8",
+    )
+    group = f"-group-{row.group_id}" if row.group_id is not None else ""
+    filename = f"{conversation.slug}-constitution{group}-v{row.version}.json"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 @login_required

@@ -4,7 +4,9 @@
 
 Runs the same harness as the browser tests (tests/frontend/): a fresh SQLite file, the real ASGI
 app under uvicorn, Debian's chromium. It loads the demo conversation with a crowd of voters and
-imports the Seattle Polis conversation for the report, then photographs each page.
+imports the Seattle Polis conversation for the report, then photographs each page. On Seattle
+it also builds a constitution (GIC at 0.5) and runs a tiny training run (executed in the server
+process, as the browser tests do) for the constitution and training pages.
 """
 
 from __future__ import annotations
@@ -96,6 +98,37 @@ def _pages_for(browser: Any, server: ConcordServer, user: tuple[str, str], path:
         _shot(page, f"{name}-{language}")
 
 
+def _alignment(browser: Any, server: ConcordServer, user: tuple[str, str], slug: str) -> None:
+    """Constitution (built through the page) and a finished tiny training run."""
+    page = _context(browser, server, "en", DESKTOP).new_page()
+    _log_in(page, server, *user, f"/c/{slug}/constitution/")
+    page.locator("#build-rule").select_option("gic")
+    page.locator("#build-threshold").fill("0.5")
+    page.locator("#build-form button[type=submit]").click()
+    page.locator("#principles > li.principle").first.wait_for()
+    page.locator("#principles details").first.evaluate("node => { node.open = true; }")
+    _shot(page, "constitution-en")
+    arabic = _context(browser, server, "ar", DESKTOP).new_page()
+    _log_in(arabic, server, *user, f"/c/{slug}/constitution/")
+    arabic.locator("#principles > li.principle").first.wait_for()
+    _shot(arabic, "constitution-ar")
+
+    page.goto(server.url(f"/c/{slug}/training/"))
+    page.locator("#run-constitution option[value]:not([value=''])").first.wait_for(state="attached")
+    page.locator("#run-model").fill("tiny")
+    for field, value in (("sft-steps", "2"), ("pref-steps", "2"), ("max-prompts", "4"),
+                         ("max-heldout", "2")):
+        page.locator(f"#run-{field}").fill(value)
+    page.locator("#start-form button[type=submit]").click()
+    page.locator("#run-detail[data-run-id]").wait_for()
+    run_id = int(page.locator("#run-detail").get_attribute("data-run-id"))
+    result = server.call("training_run_execute", run_id=run_id, timeout=900)
+    print("training run", run_id, result["status"], result["error"][:200])
+    page.locator(f"#run-status[data-status={result['status']}]").wait_for(timeout=30000)
+    page.locator("#loss-table").evaluate("node => { node.closest('details').open = true; }")
+    _shot(page, "training-en")
+
+
 def main() -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="concord-shots-") as tmp, \
@@ -106,6 +139,7 @@ def main() -> None:
                    "moderator")
         _pages_for(browser, server, ("researcher", "concord-researcher"),
                    f"/c/{seattle}/report/", "report")
+        _alignment(browser, server, ("researcher", "concord-researcher"), seattle)
         home = _context(browser, server, "en", DESKTOP).new_page()
         home.goto(server.url("/"))
         _shot(home, "home-en")

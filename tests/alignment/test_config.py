@@ -26,6 +26,7 @@ from alignment.config import (
         (KTORunConfig, {"output_dir": "x", "desirable_weight": 0}, "weights"),
         (GenerationSettings, {"rounds": 0}, "rounds"),
         (ChainConfig, {"dedup": "exact"}, "dedup"),
+        (ChainConfig, {"preference_source": "votes"}, "preference_source"),
     ],
 )
 def test_bad_values_fail_at_construction(cls, kwargs, message) -> None:

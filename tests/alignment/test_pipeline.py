@@ -31,7 +31,9 @@ def _config(cache: Path, **kw) -> ChainConfig:
 
 
 @pytest.mark.parametrize("method", ["dpo", "kto"])
-def test_the_whole_chain_writes_every_artefact(tmp_path, model_cache, source, method) -> None:
+def test_the_whole_chain_writes_every_artefact(
+    tmp_path, model_cache, tiny_path, source, method
+) -> None:
     steps: list[tuple[str, str]] = []
     progress: dict[str, list] = {}
     state = run_chain(
@@ -40,7 +42,7 @@ def test_the_whole_chain_writes_every_artefact(tmp_path, model_cache, source, me
         model="tiny",
         out_dir=tmp_path,
         method=method,
-        config=_config(model_cache),
+        config=_config(model_cache, judge_model=str(tiny_path)),
         on_step=lambda s, status, info: steps.append((s, status)),
         on_progress=lambda s, d, t, logs: progress.setdefault(s, []).append((d, t, logs)),
     )
@@ -82,6 +84,7 @@ def test_the_whole_chain_writes_every_artefact(tmp_path, model_cache, source, me
     assert len(saved["loss_curves"]["sft"]) == 2
     assert (Path(saved["outputs"]["model"]) / "model.safetensors").exists()
     assert 0 <= saved["evaluation"]["pairwise"]["win_rate"] <= 1
+    assert saved["evaluation"]["judge"] == str(tiny_path)
     card = (tmp_path / "README.md").read_text()
     assert f"version 1, hash `{c.content_hash}`" in card and "ai-values-2026" in card
     assert "135M" in card and "plumbing test" in card
@@ -272,3 +275,13 @@ def test_cli_single_steps(
     evaluation = json.loads((tmp_path / "eval.json").read_text())
     assert evaluation["n_prompts"] == 2 and evaluation["reward"]["n_pairs"] > 0
     assert len((tmp_path / "cai.jsonl").read_text().splitlines()) == 2
+
+
+def test_ai_feedback_pairs_can_train_dpo(tmp_path, model_cache, source) -> None:
+    config = _config(model_cache, preference_source="ai_feedback")
+    state = run_chain(
+        make_consensus_result(), source=source, model="tiny", out_dir=tmp_path, config=config
+    )
+    rows = [json.loads(line) for line in (tmp_path / "dpo.jsonl").read_text().splitlines()]
+    assert rows and all(0.5 < r["soft_label"] <= 1 for r in rows)
+    assert state["status"] == "finished"

@@ -84,6 +84,10 @@ PAGES = [
     ("get", P + "report/", (302, 302, 302, 200, 403, 200, 200)),
     ("get", P + "export/polis.zip", (302, 302, 302, 200, 403, 200, 200)),
     ("get", P + "export/snapshot.json", (302, 302, 302, 200, 403, 200, 200)),
+    # constitutions are public (build/import controls only show for the roles the API allows)
+    ("get", P + "constitution/", (200, 200, 200, 200, 200, 200, 200)),
+    ("get", P + "constitution/{constitution}.json", (200, 200, 200, 200, 200, 200, 200)),
+    ("get", P + "training/", (302, 302, 302, 200, 403, 200, 200)),
 ]  # fmt: skip
 # Framework routes outside the role model: Django admin (staff only), login/logout and password
 # views, the language switcher, the OpenAPI schema/docs and the token endpoint (public).

@@ -55,12 +55,12 @@ class ConcordServer:
     def url(self, path: str) -> str:
         return self.base_url + path
 
-    def call(self, scenario: str, **kwargs: Any) -> Any:
+    def call(self, scenario: str, *, timeout: float = 120, **kwargs: Any) -> Any:
         request = urllib.request.Request(
             self.url(f"/__test__/{scenario}"), data=json.dumps(kwargs).encode(), method="POST"
         )
         try:
-            with urllib.request.urlopen(request, timeout=120) as response:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
                 return json.loads(response.read())
         except urllib.error.HTTPError as exc:
             raise AssertionError(f"scenario {scenario} failed:\n{exc.read().decode()}") from exc

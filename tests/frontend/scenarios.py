@@ -25,6 +25,7 @@ __all__ = [
     "statement_submit_anonymously",
     "demo_load",
     "statement_seed",
+    "training_run_execute",
 ]
 
 
@@ -99,3 +100,20 @@ def demo_load() -> dict[str, Any]:
     from deliberation.demo import demo_load as load
 
     return {"slug": load().slug}
+
+
+def training_run_execute(*, run_id: int) -> dict[str, Any]:
+    """What the worker does with a queued run, synchronously in the server process.
+
+    A failing run is recorded as failed by the service (which then re-raises); the page shows it,
+    so the failure is returned here rather than turned into a 500.
+    """
+    from alignment.models import TrainingRun
+    from alignment.services import training_run_execute as execute
+
+    try:
+        execute(run_id=run_id)
+    except Exception:  # noqa: BLE001 - the row holds the error for the page
+        pass
+    run = TrainingRun.objects.get(pk=run_id)
+    return {"status": run.status, "error": run.error, "points": len(run.loss_curve)}
