@@ -36,10 +36,13 @@ class SnapshotLatestApi(APIView):
         return Response(SnapshotSerializer(snapshot).data)
 
 
+PROJECTION_CHOICES = [("pca", "PCA"), ("umap", "UMAP")]  # one OpenAPI enum (settings)
+
+
 class RecomputeInputSerializer(serializers.Serializer):
     with_umap = serializers.BooleanField(default=False, help_text="also compute the UMAP map")
-    projection = serializers.ChoiceField(choices=["pca", "umap"], required=False)
-    cluster_on = serializers.ChoiceField(choices=["pca", "umap"], required=False)
+    projection = serializers.ChoiceField(choices=PROJECTION_CHOICES, required=False)
+    cluster_on = serializers.ChoiceField(choices=PROJECTION_CHOICES, required=False)
     pass_handling = serializers.ChoiceField(choices=["count", "exclude"], required=False)
 
 

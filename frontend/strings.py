@@ -131,7 +131,6 @@ def constitution() -> dict[str, object]:
         "no_constitution": _("No constitution has been built for this conversation yet."),
         "constitution_meta": _("{rule} · {principles} · {created} · hash {hash}"),
         "principle_n": _("Principle {n}"),
-        "from_statement": _("From the statement"),
         "critique": _("Critique request"),
         "revision": _("Revision request"),
         "rewrite": _("Rewritten by: {how}"),

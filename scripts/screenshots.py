@@ -39,9 +39,13 @@ def _context(browser: Any, server: ConcordServer, language: str, viewport: dict[
     return context
 
 
-def _shot(page: Any, name: str) -> None:
+def _shot(page: Any, name: str, max_height: int | None = None) -> None:
     page.wait_for_timeout(400)  # let the map and live status settle
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    clip = None
+    if max_height:  # long pages (a constitution of 29 principles): the top is enough
+        height = min(max_height, page.evaluate("document.documentElement.scrollHeight"))
+        clip = {"x": 0, "y": 0, "width": page.viewport_size["width"], "height": height}
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True, clip=clip)
     print("saved", SCREENSHOTS / f"{name}.png")
 
 
@@ -107,11 +111,11 @@ def _alignment(browser: Any, server: ConcordServer, user: tuple[str, str], slug:
     page.locator("#build-form button[type=submit]").click()
     page.locator("#principles > li.principle").first.wait_for()
     page.locator("#principles details").first.evaluate("node => { node.open = true; }")
-    _shot(page, "constitution-en")
+    _shot(page, "constitution-en", max_height=2400)
     arabic = _context(browser, server, "ar", DESKTOP).new_page()
     _log_in(arabic, server, *user, f"/c/{slug}/constitution/")
     arabic.locator("#principles > li.principle").first.wait_for()
-    _shot(arabic, "constitution-ar")
+    _shot(arabic, "constitution-ar", max_height=2400)
 
     page.goto(server.url(f"/c/{slug}/training/"))
     page.locator("#run-constitution option[value]:not([value=''])").first.wait_for(state="attached")

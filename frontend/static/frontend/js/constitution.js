@@ -79,25 +79,25 @@
 
   function sourceNode(source) {
     return C.el("li", { class: "source", "data-statement-id": source.id }, [
-      C.el("span", { class: "muted small" }, [C.t("statement_ref", { id: source.id })]), " ",
-      C.statementNode("span", source.text),
+      C.el("div", {}, [C.el("span", { class: "muted small" }, [C.t("statement_ref", { id: source.id }) + ": "]), C.statementNode("span", source.text)]),
       scoreChips(source.scores || {}),
       votesTable(source),
     ]);
   }
 
-  function principleNode(principle) {
+  /** One principle card; its first source is the statement it was rewritten from. */
+  function principleNode(principle, index) {
     return C.el("li", { class: "principle card", "data-principle-id": principle.id }, [
+      C.el("p", { class: "muted small principle-number" }, [C.t("principle_n", { n: index + 1 })]),
       C.statementNode("p", principle.text, { class: "statement-text principle-text" }),
-      C.el("p", { class: "small" }, [C.el("span", { class: "muted" }, [C.t("from_statement") + ": "]), C.statementNode("span", principle.statement)]),
+      C.el("p", { class: "muted small sources-title" }, [C.t("sources")]),
+      C.el("ul", { class: "sources" }, (principle.sources || []).map(sourceNode)),
       C.el("details", {}, [
-        C.el("summary", {}, [C.t("critique") + " / " + C.t("revision")]),
+        C.el("summary", { class: "small" }, [C.t("critique") + " / " + C.t("revision")]),
         C.el("p", { class: "small" }, [C.el("strong", {}, [C.t("critique") + ": "]), C.statementNode("span", principle.critique_request)]),
         C.el("p", { class: "small" }, [C.el("strong", {}, [C.t("revision") + ": "]), C.statementNode("span", principle.revision_request)]),
         C.el("p", { class: "muted small" }, [C.t("rewrite", { how: principle.rewrite })]),
       ]),
-      C.el("h4", {}, [C.t("sources")]),
-      C.el("ul", { class: "sources" }, (principle.sources || []).map(sourceNode)),
     ]);
   }
 
@@ -128,7 +128,7 @@
     $("export-json").setAttribute("href", "/c/" + encodeURIComponent(slug) + "/constitution/" + row.id + ".json");
     $("export-md").setAttribute("href", "/api/v1/constitutions/" + row.id + "/?export=md");
     $("export-links").hidden = false;
-    ((row.document || {}).principles || []).forEach(function (p) { list.appendChild(principleNode(p)); });
+    ((row.document || {}).principles || []).forEach(function (p, i) { list.appendChild(principleNode(p, i)); });
     drawVersions();
   }
 
