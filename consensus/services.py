@@ -150,20 +150,24 @@ def snapshot_export_json(snapshot: Snapshot) -> dict[str, Any]:
     """
     conversation_id = snapshot.conversation_id
     pids = dict(
-        Participant.objects.filter(conversation_id=conversation_id, polis_pid__isnull=False)
-        .values_list("pk", "polis_pid")
+        Participant.objects.filter(
+            conversation_id=conversation_id, polis_pid__isnull=False
+        ).values_list("pk", "polis_pid")
     )
     tids = dict(
-        Statement.objects.filter(conversation_id=conversation_id, polis_tid__isnull=False)
-        .values_list("pk", "polis_tid")
+        Statement.objects.filter(
+            conversation_id=conversation_id, polis_tid__isnull=False
+        ).values_list("pk", "polis_tid")
     )
     result = dict(snapshot.result)
     result["participants"] = [
-        {**p, "concord_id": p["id"], "id": pids.get(p["id"], p["id"])} for p in result["participants"]
+        {**p, "concord_id": p["id"], "id": pids.get(p["id"], p["id"])}
+        for p in result["participants"]
     ]
     result["statements"] = [
         {**s, "concord_id": s["id"], "id": tids.get(s["id"], s["id"])} for s in result["statements"]
     ]
+
     def polis_tid(row: dict[str, Any]) -> dict[str, Any]:
         return {**row, "statement_id": tids.get(row["statement_id"], row["statement_id"])}
 

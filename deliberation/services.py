@@ -465,7 +465,9 @@ def demographics_revoke(*, participant: Participant) -> int:
     participant.demographics_consent_at = None
     participant.save(update_fields=["demographics_consent_at"])
     if deleted:
-        _request_recompute(participant.conversation_id)  # the next snapshot drops them from breakdowns
+        _request_recompute(
+            participant.conversation_id
+        )  # the next snapshot drops them from breakdowns
     return deleted
 
 

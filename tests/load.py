@@ -1,4 +1,6 @@
-"""Vote load benchmark (a script, not a test): `python -m tests.load [--participants 200] [--seconds 20]`.
+"""Vote load benchmark (a script, not a test).
+
+Usage: `python -m tests.load [--participants 200] [--seconds 20]`.
 
 Starts the real server (uvicorn) on loopback against its own PostgreSQL database (Redis for the
 channel layer, so several server processes share websocket groups), then runs simulated
@@ -47,7 +49,9 @@ def _seed(platform: Platform, n_statements: int) -> None:
     platform.manage("shell", "-c", code)
 
 
-async def _participant(session: aiohttp.ClientSession, base: str, stats: Stats, stop: float) -> None:
+async def _participant(
+    session: aiohttp.ClientSession, base: str, stats: Stats, stop: float
+) -> None:
     async with session.post(f"{base}/participants/", json={}) as response:
         me = await response.json()
     headers = {"X-Participant-Token": me["token"]}
@@ -86,9 +90,14 @@ async def _run(platform: Platform, args: argparse.Namespace, stats: Stats) -> fl
     connector = aiohttp.TCPConnector(limit=args.participants + 10)
     stop = time.monotonic() + args.seconds
     async with aiohttp.ClientSession(connector=connector) as session:
-        listeners = [asyncio.create_task(_listener(ws_url, platform.url, stats, stop)) for _ in range(args.listeners)]
+        listeners = [
+            asyncio.create_task(_listener(ws_url, platform.url, stats, stop))
+            for _ in range(args.listeners)
+        ]
         started = time.perf_counter()
-        await asyncio.gather(*(_participant(session, base, stats, stop) for _ in range(args.participants)))
+        await asyncio.gather(
+            *(_participant(session, base, stats, stop) for _ in range(args.participants))
+        )
         elapsed = time.perf_counter() - started
         await asyncio.gather(*listeners, return_exceptions=True)
     return elapsed

@@ -29,7 +29,11 @@ def seattle() -> Conversation:
 
 def _polis_groups() -> dict[int, int]:
     with open(POLIS / "15-per-hour-seattle" / "participants-votes.csv") as handle:
-        return {int(r["participant"]): int(r["group-id"]) for r in csv.DictReader(handle) if r["group-id"]}
+        return {
+            int(r["participant"]): int(r["group-id"])
+            for r in csv.DictReader(handle)
+            if r["group-id"]
+        }
 
 
 def test_a_snapshot_holds_groups_metrics_priorities_and_state(seattle):
@@ -102,8 +106,9 @@ def test_demographic_cells_under_five_people_are_suppressed_and_revocation_remov
     people = [services.participant_join(conversation=conversation) for _ in range(7)]
     for i, person in enumerate(people):
         services.vote_cast(participant=person, statement_id=statement.pk, value=1)
-        services.demographics_set(participant=person, answers={"age": "young" if i < 5 else "old"},
-                                  consent=True)
+        services.demographics_set(
+            participant=person, answers={"age": "young" if i < 5 else "old"}, consent=True
+        )
     cells = {c["answer"]: c for c in _cells(snapshot_compute(conversation_id=conversation.pk))}
     assert cells["young"]["n_votes"] == 5 and not cells["young"]["suppressed"]
     assert cells["old"]["suppressed"] and cells["old"].get("n_votes") is None

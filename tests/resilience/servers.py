@@ -32,8 +32,11 @@ def _postgres_admin(url: str):  # type: ignore[no-untyped-def]
 
     parsed = urlparse(url)
     return psycopg.connect(
-        host=parsed.hostname, port=parsed.port or 5432, user=parsed.username or "postgres",
-        dbname="postgres", autocommit=True,
+        host=parsed.hostname,
+        port=parsed.port or 5432,
+        user=parsed.username or "postgres",
+        dbname="postgres",
+        autocommit=True,
     )
 
 
@@ -71,8 +74,12 @@ class Platform:
 
     def manage(self, *args: str, timeout: float = 300) -> str:
         done = subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=ROOT, env=self.env(),
-            capture_output=True, text=True, timeout=timeout,
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
         if done.returncode != 0:
             raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")

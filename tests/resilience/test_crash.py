@@ -1,4 +1,4 @@
-"""Crash safety: SIGKILL the server mid-burst and the worker mid-job, restart, check nothing is lost.
+"""Crash safety: SIGKILL the server mid-burst and the worker mid-job, restart, lose nothing.
 
 Runs the real server (uvicorn) and worker as subprocesses against their own database —
 SQLite by default, PostgreSQL when DATABASE_URL says so.
@@ -118,7 +118,9 @@ def test_no_acknowledged_vote_is_lost_or_doubled_when_the_server_is_killed(platf
 
 
 def _job(platform: Platform, job_id: int) -> tuple[str, int, float]:
-    rows = platform.query(f"SELECT status, attempts, progress FROM deliberation_job WHERE id = {job_id}")
+    rows = platform.query(
+        f"SELECT status, attempts, progress FROM deliberation_job WHERE id = {job_id}"
+    )
     return rows[0]
 
 
@@ -131,7 +133,9 @@ def _wait_for(predicate, timeout: float = 60) -> None:  # type: ignore[no-untype
 
 def test_a_job_interrupted_by_a_killed_worker_is_retried_not_left_running(platform):
     out = platform.manage(
-        "shell", "-c", "from tests.resilience.slow_tasks import enqueue_slow; print(enqueue_slow(0.2))"
+        "shell",
+        "-c",
+        "from tests.resilience.slow_tasks import enqueue_slow; print(enqueue_slow(0.2))",
     )
     job_id = int(out.strip().splitlines()[-1])
     platform.start_worker()

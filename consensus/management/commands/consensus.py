@@ -47,7 +47,9 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         if options["json_path"]:
-            Path(options["json_path"]).write_text(json.dumps(snapshot_export_json(snapshot), ensure_ascii=False))
+            Path(options["json_path"]).write_text(
+                json.dumps(snapshot_export_json(snapshot), ensure_ascii=False)
+            )
         self.stdout.write(
             f"Snapshot {snapshot.pk}: {snapshot.n_participants} participants, k={snapshot.k}, "
             f"{snapshot.n_votes} votes in {snapshot.duration_s:.2f}s"
