@@ -51,13 +51,7 @@ def vote_matrix_for(*, conversation_id: int) -> VoteMatrix:
         "participant_id", "statement_id", "value"
     )
     votes = np.array(list(rows.iterator(chunk_size=20000)), dtype=np.int64).reshape(-1, 3)  # (n, 3)
-    return VoteMatrix.from_votes(
-        votes[:, 0],
-        votes[:, 1],
-        votes[:, 2],
-        statements=list(statements.values_list("pk", flat=True)),
-        moderated_out=list(rejected),
-    )
+    return VoteMatrix.from_votes(votes[:, 0], votes[:, 1], votes[:, 2], moderated_out=list(rejected))
 
 
 def _demographics(conversation_id: int) -> dict[int, dict[str, str]]:

@@ -114,6 +114,7 @@
     status.classList.remove("error");
     if (!field.value.trim()) { C.text(status, C.t("empty_statement")); return; }
     try {
+      await state.joining; // a statement typed before the join finished waits for it
       const created = (await C.api("POST", base + "statements/", { text: field.value, language: document.documentElement.lang })).data;
       C.text(status, created.moderation === "accepted" ? C.t("submitted_accepted") : C.t("submitted_pending"));
       field.value = "";
@@ -262,7 +263,8 @@
   async function start() {
     bind();
     try {
-      const joined = (await C.api("POST", base + "participants/", {})).data;
+      state.joining = C.api("POST", base + "participants/", {});
+      const joined = (await state.joining).data;
       state.me = joined;
       showProgress(joined.voted, joined.total);
       if ($("demo-consent")) $("demo-consent").checked = Boolean(joined.demographics_consent);
