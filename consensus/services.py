@@ -33,6 +33,9 @@ from deliberation.models import (
 )
 
 _MATH_STATES = (Statement.Moderation.ACCEPTED, Statement.Moderation.REJECTED)
+# A busy conversation gets a snapshot every few seconds; keep the recent ones and any that a
+# constitution was built from (its provenance), drop the rest.
+SNAPSHOTS_KEPT = 20
 
 
 def vote_matrix_for(*, conversation_id: int) -> VoteMatrix:
@@ -123,6 +126,7 @@ def _snapshot_save(
         last_vote_event_id=watermark,
         duration_s=time.perf_counter() - started,
     )
+    _snapshots_prune(conversation.pk)
     realtime.broadcast(
         conversation.pk,
         "snapshot",
@@ -134,6 +138,13 @@ def _snapshot_save(
         },
     )
     return snapshot
+
+
+def _snapshots_prune(conversation_id: int) -> int:
+    recent = Snapshot.objects.filter(conversation_id=conversation_id).order_by("-created_at", "-id")
+    keep = list(recent.values_list("pk", flat=True)[:SNAPSHOTS_KEPT])
+    stale = Snapshot.objects.filter(conversation_id=conversation_id, constitutionversion__isnull=True)
+    return stale.exclude(pk__in=keep).delete()[0]
 
 
 def snapshot_export_json(snapshot: Snapshot) -> dict[str, Any]:

@@ -136,3 +136,16 @@ def test_unknown_consensus_options_are_refused_clearly(seattle):
         snapshot_compute(conversation_id=seattle.pk, config={"projection": "tsne"})
     with pytest.raises(ApplicationError, match="Unknown consensus option"):
         snapshot_compute(conversation_id=seattle.pk, config={"colour": "red"})
+
+
+def test_old_snapshots_are_pruned_but_those_behind_a_constitution_are_kept(seattle, monkeypatch):
+    from alignment.services import constitution_build
+    from consensus import services as consensus_services
+
+    monkeypatch.setattr(consensus_services, "SNAPSHOTS_KEPT", 2)
+    first = snapshot_compute(conversation_id=seattle.pk)
+    constitution_build(conversation=seattle, rule="gic", threshold=0.5)
+    for _ in range(3):
+        latest = snapshot_compute(conversation_id=seattle.pk)
+    kept = set(Snapshot.objects.values_list("pk", flat=True))
+    assert kept == {first.pk, latest.pk - 1, latest.pk}

@@ -201,3 +201,30 @@ def test_a_researcher_trains_a_tiny_model_and_watches_it_finish(
     export = page.request.get(concord_server.url(page.locator("#run-export").get_attribute("href")))
     assert export.status == 200
     assert "training_run.json" in zipfile.ZipFile(io.BytesIO(export.body())).namelist()
+
+
+def test_imported_principle_texts_render_as_inert_text(concord_server, new_context, seattle):  # type: ignore[no-untyped-def]
+    slug = concord_server.unique("hostile-constitution")
+    concord_server.call("conversation_create", slug=slug, topic="Hostile", statements=["One."])
+    hostile = '<img src=x onerror="window.pwned=1">Be kind \u202eevil'
+    source = {"id": "1", "text": hostile, "scores": {}, "group_votes": []}
+    principle = {
+        "id": "p-1", "text": "Choose the response that " + hostile, "statement": hostile,
+        "critique_request": hostile, "revision_request": hostile, "rewrite": "template",
+        "sources": [source],
+    }  # fmt: skip
+    document = {
+        "version": 1, "created_at": "2026-01-01T00:00:00+00:00", "rule": "manual",
+        "params": {}, "source": {"conversation": slug}, "principles": [principle],
+    }  # fmt: skip
+    page = new_context().new_page()
+    log_in(page, concord_server, seattle["username"], f"/c/{slug}/constitution/")
+    page.locator("#import-json").fill(json.dumps(document))
+    page.get_by_role("button", name="Import as a new version").click()
+    expect(page.locator("#import-status")).to_have_text("Imported as version 1.")
+    text = page.locator("#principles .principle-text")
+    expect(text).to_have_text("Choose the response that " + hostile)
+    assert page.locator("#principles img").count() == 0
+    assert page.evaluate("window.pwned === undefined")
+    # the override stays inside the principle (dir=auto + unicode-bidi: isolate)
+    assert text.evaluate("n => getComputedStyle(n).unicodeBidi") == "isolate"
