@@ -131,6 +131,9 @@ def _alignment(browser: Any, server: ConcordServer, user: tuple[str, str], slug:
     page.locator(f"#run-status[data-status={result['status']}]").wait_for(timeout=30000)
     page.locator("#loss-table").evaluate("node => { node.closest('details').open = true; }")
     _shot(page, "training-en")
+    arabic.goto(server.url(f"/c/{slug}/training/#run-{run_id}"))
+    arabic.locator(f"#run-status[data-status={result['status']}]").wait_for()
+    _shot(arabic, "training-ar")
 
 
 def main() -> None:

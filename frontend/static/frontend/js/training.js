@@ -147,8 +147,9 @@
       box.appendChild(figure("logprob_accuracy", C.t("logprob_accuracy"), pct(reward.tuned_logprob_accuracy) + " / " + pct(reward.base_logprob_accuracy)));
     }
     if (cap) {
-      box.appendChild(figure("perplexity", C.t("perplexity"), fixed(cap.perplexity_base, 2) + " → " + fixed(cap.perplexity_tuned, 2)));
-      box.appendChild(figure("facts", C.t("facts"), pct(cap.facts_base) + " → " + pct(cap.facts_tuned)));
+      const arrow = document.documentElement.dir === "rtl" ? " ← " : " → "; // base, then tuned
+      box.appendChild(figure("perplexity", C.t("perplexity"), fixed(cap.perplexity_base, 2) + arrow + fixed(cap.perplexity_tuned, 2)));
+      box.appendChild(figure("facts", C.t("facts"), pct(cap.facts_base) + arrow + pct(cap.facts_tuned)));
     }
   }
 
