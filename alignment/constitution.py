@@ -38,6 +38,9 @@ DEFAULT_THRESHOLDS: Mapping[str, float] = MappingProxyType(
 )
 SCORE_KEYS: tuple[str, ...] = ("gic", "gic_normalized", "mea", "mea_needs_more_votes", "bridging")
 FORMAT_VERSION = 1
+# GIC's Laplace smoothing lets a statement with one vote per group score 0.58 at k=2: like MEA's
+# "needs more votes", a statement qualifies only with this many votes in every group.
+MIN_VOTES_PER_GROUP = 8
 Rewriter = Callable[[str], str]
 
 
@@ -144,18 +147,36 @@ def _validate_result(result: Mapping[str, Any]) -> tuple[list[Mapping], list[Map
 # ------------------------------------------------------------------------------ selection
 
 
+def _excluded(statement: Mapping[str, Any]) -> bool:
+    """Moderated-out and meta statements never become principles."""
+    return bool(statement.get("moderated_out") or statement.get("is_meta"))
+
+
+def _enough_votes(statement: Mapping[str, Any]) -> bool:
+    groups = statement.get("groups") or {}
+    return bool(groups) and all(
+        int(g.get("n_votes", 0)) >= MIN_VOTES_PER_GROUP for g in groups.values()
+    )
+
+
 def statement_score(statement: Mapping[str, Any], rule: str, n_groups: int) -> float | None:
     """The score a rule ranks by; None when the statement cannot qualify (e.g. too few votes)."""
+    if _excluded(statement):
+        return None
     if rule == "mea":
         if statement.get("mea_needs_more_votes") or statement.get("mea") is None:
             return None
         return float(statement["mea"])
     if rule == "gic":
+        if not _enough_votes(statement):
+            return None
         if statement.get("gic_normalized") is not None:
             return float(statement["gic_normalized"])
         gic = statement.get("gic")
         return None if gic is None else float(gic) ** (1.0 / max(n_groups, 1))
     if rule == "bridging":
+        if statement.get("bridging_passes_gate") is False:
+            return None  # divisive (|factor| >= 0.5) or too few raters on one side
         value = statement.get("bridging")
         return None if value is None else float(value)
     raise ConstitutionError(f"rule must be one of {RULES}, got {rule!r}")
@@ -195,6 +216,9 @@ def _select_manual(
     missing = [str(i) for i in statement_ids if str(i) not in by_id]
     if missing:
         raise ConstitutionError(f"unknown statement ids: {', '.join(missing)}")
+    excluded = [str(i) for i in statement_ids if _excluded(by_id[str(i)])]
+    if excluded:
+        raise ConstitutionError(f"moderated-out or meta statements cannot be picked: {excluded}")
     return [by_id[str(i)] for i in dict.fromkeys(statement_ids)]
 
 

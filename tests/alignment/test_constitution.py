@@ -185,3 +185,44 @@ def test_malformed_json_is_a_constitution_error() -> None:
         const.from_json("{")
     with pytest.raises(ConstitutionError, match="malformed"):
         const.from_dict({"version": 1})
+
+
+def _with(result: dict[str, Any], sid: int, **changes: Any) -> dict[str, Any]:
+    result = copy.deepcopy(result)
+    for statement in result["statements"]:
+        if statement["id"] == sid:
+            statement.update(changes)
+    return result
+
+
+@pytest.mark.parametrize("flag", ["moderated_out", "is_meta"])
+@pytest.mark.parametrize("rule", ["mea", "gic", "bridging"])
+def test_moderated_out_and_meta_statements_never_become_principles(
+    consensus_result, source, flag, rule
+) -> None:
+    best = max(consensus_result["statements"], key=lambda s: s["gic_normalized"])
+    result = _with(consensus_result, best["id"], **{flag: True}, mea=0.99, bridging=0.99)
+    built = build(result, source, rule=rule, threshold=0.0)
+    assert all(str(best["id"]) not in p for p in ids(built))
+
+
+def test_a_hand_pick_of_a_moderated_out_statement_is_refused(consensus_result, source) -> None:
+    sid = consensus_result["statements"][0]["id"]
+    result = _with(consensus_result, sid, moderated_out=True)
+    with pytest.raises(ConstitutionError, match="moderated-out"):
+        build(result, source, rule="manual", statement_ids=[sid])
+
+
+def test_gic_needs_enough_votes_in_every_group(consensus_result, source) -> None:
+    best = max(consensus_result["statements"], key=lambda s: s["gic_normalized"])
+    few = {"n_agree": 1, "n_disagree": 0, "n_pass": 0, "n_votes": 1}
+    result = _with(consensus_result, best["id"], groups={"0": few, "1": few}, gic_normalized=0.99)
+    built = build(result, source, rule="gic", threshold=0.0)
+    assert all(str(best["id"]) not in p for p in ids(built))
+
+
+def test_bridging_respects_the_gate(consensus_result, source) -> None:
+    sid = consensus_result["statements"][0]["id"]
+    result = _with(consensus_result, sid, bridging=0.99, bridging_passes_gate=False)
+    built = build(result, source, rule="bridging", threshold=0.0)
+    assert all(str(sid) not in p for p in ids(built))
