@@ -19,15 +19,10 @@ from alignment import constitution as const
 from alignment import services
 from alignment.models import ConstitutionVersion, TrainingRun
 from deliberation import roles
-from deliberation.apis import conversation_or_404
+from deliberation.apis import conversation_or_404, require_reader
 from deliberation.errors import PermissionDeniedError
 
 EXPORT_SKIP_SUFFIXES = (".pt", ".bin")  # optimizer states and pickles stay on the server
-
-
-def _require_reader(request: Request, conversation) -> None:  # type: ignore[no-untyped-def]
-    if not roles.can_read_all(request.user, conversation):
-        raise PermissionDeniedError("Only moderators, researchers and admins may do this.")
 
 
 class ConstitutionSerializer(serializers.ModelSerializer):
@@ -168,13 +163,13 @@ class TrainingRunListApi(generics.ListAPIView):
         if getattr(self, "swagger_fake_view", False):
             return TrainingRun.objects.none()
         conversation = conversation_or_404(self.kwargs["slug"])
-        _require_reader(self.request, conversation)
+        require_reader(self.request, conversation)
         return conversation.training_runs.all()
 
     @extend_schema(request=TrainingRunStartSerializer, responses={202: TrainingRunSerializer})
     def post(self, request: Request, slug: str) -> Response:
         conversation = conversation_or_404(slug)
-        _require_reader(request, conversation)
+        require_reader(request, conversation)
         data = TrainingRunStartSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         options = dict(data.validated_data)
@@ -188,7 +183,7 @@ class TrainingRunListApi(generics.ListAPIView):
 
 def _run_or_404(request: Request, run_id: int) -> TrainingRun:
     run = get_object_or_404(TrainingRun.objects.select_related("conversation"), pk=run_id)
-    _require_reader(request, run.conversation)
+    require_reader(request, run.conversation)
     return run
 
 

@@ -65,9 +65,11 @@ def _require_moderator(request: Request, conversation: Conversation) -> None:
         raise PermissionDeniedError("Only this conversation's moderators may do this.")
 
 
-def _require_reader(request: Request, conversation: Conversation) -> None:
+def require_reader(request: Request, conversation: Conversation) -> None:
     if not roles.can_read_all(request.user, conversation):
-        raise PermissionDeniedError("Only moderators and researchers may read this.")
+        raise PermissionDeniedError(
+            "Only this conversation's moderators, researchers and admins may do this."
+        )
 
 
 # --- serializers ----------------------------------------------------------------------------
@@ -241,7 +243,7 @@ class ConversationStatsApi(APIView):
     @extend_schema(responses={200: dict})
     def get(self, request: Request, slug: str) -> Response:
         conversation = conversation_or_404(slug)
-        _require_reader(request, conversation)
+        require_reader(request, conversation)
         return Response(selectors.conversation_stats(conversation=conversation))
 
 
@@ -389,7 +391,7 @@ class VoteListApi(generics.ListAPIView):
         if getattr(self, "swagger_fake_view", False):
             return Vote.objects.none()
         conversation = conversation_or_404(self.kwargs["slug"])
-        _require_reader(self.request, conversation)
+        require_reader(self.request, conversation)
         return Vote.objects.filter(statement__conversation=conversation).order_by("id")
 
     @extend_schema(request=VoteInputSerializer, responses={200: VoteOutputSerializer})
@@ -445,7 +447,7 @@ class AuditLogApi(generics.ListAPIView):
         if getattr(self, "swagger_fake_view", False):
             return AuditEvent.objects.none()
         conversation = conversation_or_404(self.kwargs["slug"])
-        _require_reader(self.request, conversation)
+        require_reader(self.request, conversation)
         return conversation.audit_events.select_related("actor")
 
 
