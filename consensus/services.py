@@ -54,7 +54,9 @@ def vote_matrix_for(*, conversation_id: int) -> VoteMatrix:
         "participant_id", "statement_id", "value"
     )
     votes = np.array(list(rows.iterator(chunk_size=20000)), dtype=np.int64).reshape(-1, 3)  # (n, 3)
-    return VoteMatrix.from_votes(votes[:, 0], votes[:, 1], votes[:, 2], moderated_out=list(rejected))
+    return VoteMatrix.from_votes(
+        votes[:, 0], votes[:, 1], votes[:, 2], moderated_out=list(rejected)
+    )
 
 
 def _demographics(conversation_id: int) -> dict[int, dict[str, str]]:
@@ -143,7 +145,9 @@ def _snapshot_save(
 def _snapshots_prune(conversation_id: int) -> int:
     recent = Snapshot.objects.filter(conversation_id=conversation_id).order_by("-created_at", "-id")
     keep = list(recent.values_list("pk", flat=True)[:SNAPSHOTS_KEPT])
-    stale = Snapshot.objects.filter(conversation_id=conversation_id, constitutionversion__isnull=True)
+    stale = Snapshot.objects.filter(
+        conversation_id=conversation_id, constitutionversion__isnull=True
+    )
     return stale.exclude(pk__in=keep).delete()[0]
 
 
