@@ -305,18 +305,29 @@ def training_run_execute(*, run_id: int, job_id: int | None = None) -> TrainingR
     return _finish(run, status=TrainingRun.Status.SUCCEEDED, state=state)
 
 
+def _json_safe(value: Any) -> Any:
+    """Model output may hold NUL characters, which PostgreSQL's jsonb refuses: replace them."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, Mapping):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
 def _finish(
     run: TrainingRun, *, status: str, state: Mapping[str, Any] | None = None, error: str = ""
 ) -> TrainingRun:
     state = state or {}
     TrainingRun.objects.filter(pk=run.pk).update(
         status=status,
-        error=error[:10000],
+        error=_json_safe(error[:10000]),
         finished_at=timezone.now(),
         progress=1.0 if status == TrainingRun.Status.SUCCEEDED else run.progress,
         loss_curve=run.loss_curve,
-        metrics=state.get("metrics", {}),
-        evaluation=state.get("evaluation", {}),
+        metrics=_json_safe(state.get("metrics") or {}),
+        evaluation=_json_safe(state.get("evaluation") or {}),
         artifacts={k: str(v) for k, v in (state.get("outputs") or {}).items()},
     )
     run.refresh_from_db()

@@ -159,3 +159,12 @@ def test_an_unknown_model_fails_the_run_with_a_clear_status(seattle, tmp_path):
     run = TrainingRun.objects.get()
     assert run.status == "failed" and "no/such/model" in run.error
     assert json.loads((tmp_path / "x" / "run.json").read_text())["status"] == "failed"
+
+
+def test_model_output_with_nul_characters_is_stored_safely(seattle):
+    run = services.training_run_create(conversation=seattle, model="tiny")
+    state = {"metrics": {"sample": "a\x00b"}, "evaluation": {"texts": ["\x00"]}}
+    services._finish(run, status=TrainingRun.Status.FAILED, state=state, error="bad\x00output")
+    run.refresh_from_db()
+    assert run.metrics == {"sample": "a\ufffdb"} and run.evaluation == {"texts": ["\ufffd"]}
+    assert run.error == "bad\ufffdoutput"
