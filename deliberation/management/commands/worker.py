@@ -45,5 +45,9 @@ class Command(BaseCommand):
             return
         # call_command takes the option's dest: "startup_delay" (--no-startup-delay stores False).
         call_command(
-            "db_worker", interval=options["interval"], batch=options["batch"], startup_delay=False
+            "db_worker",
+            interval=options["interval"],
+            batch=options["batch"],
+            startup_delay=False,
+            reload=False,  # a code reload would re-run recovery under a live job
         )
