@@ -1,15 +1,20 @@
 """Fixed-window rate limits on the write endpoints, kept in Django's cache.
 
-The cache is per process by default (one server process in `make run`) and Redis when
-`REDIS_URL` is set, so several server processes share the counters. A whole classroom may vote
-from one NAT address, so per-IP limits are generous and per-participant limits are the tight ones.
+Counters live in Redis when `REDIS_URL` is set (shared by every server process; one process-wide
+client, since Django's cache objects are per thread and ASGI runs each request in a new thread,
+which would open a Redis connection per request), else in Django's local-memory cache (one
+server process in `make run`). A whole classroom may vote from one NAT address, so per-IP limits
+are generous and per-participant limits are the tight ones.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
+from functools import cache as memoize
 
+import redis
 from django.conf import settings
 from django.core.cache import cache
 
@@ -28,16 +33,37 @@ def _limits() -> dict[str, Limit]:
     return {name: Limit(name, *configured[name]) for name in configured}
 
 
+_local_lock = threading.Lock()
+
+
+@memoize
+def _redis(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url)
+
+
+def _count_redis(key: str, ttl: int) -> int:
+    pipe = _redis(settings.REDIS_URL).pipeline()
+    pipe.incr(key)
+    pipe.expire(key, ttl, nx=True)
+    return int(pipe.execute()[0])
+
+
+def _count_local(key: str, ttl: int) -> int:
+    with _local_lock:  # add + incr are two steps in the local-memory cache
+        cache.add(key, 0, timeout=ttl)
+        try:
+            return cache.incr(key)
+        except ValueError:  # expired between add and incr: start the window again
+            cache.set(key, 1, timeout=ttl)
+            return 1
+
+
 def _hit(limit: Limit, subject: str) -> int | None:
     """Count one hit; return seconds to wait when over the limit, else None."""
     window = int(time.time() // limit.window_s)
     key = f"rl:{limit.name}:{subject}:{window}"
-    cache.add(key, 0, timeout=limit.window_s + 1)
-    try:
-        used = cache.incr(key)
-    except ValueError:  # expired between add and incr: start the window again
-        cache.set(key, 1, timeout=limit.window_s + 1)
-        used = 1
+    count = _count_redis if settings.REDIS_URL else _count_local
+    used = count(key, limit.window_s + 1)
     if used <= limit.count:
         return None
     return max(1, int((window + 1) * limit.window_s - time.time()) + 1)

@@ -406,12 +406,12 @@ def vote_cast(*, participant: Participant, statement_id: Any, value: Any) -> tup
 
 
 def _broadcast_counts(conversation_id: int, statement_id: int) -> None:
-    """Push a statement's new counts, at most every COUNTS_INTERVAL_S per statement and process.
+    """Push a statement's new counts, at most every COUNTS_INTERVAL_S per conversation and process.
 
-    Under a voting burst one message per vote would flood every listener; the consensus
-    snapshot that follows within seconds carries exact counts anyway.
+    Under a voting burst one message (and one count query) per vote would flood every listener
+    and the database; the consensus snapshot that follows within seconds carries every count.
     """
-    if not realtime.throttle_ok(("votes", statement_id), COUNTS_INTERVAL_S):
+    if not realtime.throttle_ok(("votes", conversation_id), COUNTS_INTERVAL_S):
         return
     counts = statement_vote_counts(statement_id=statement_id)
     realtime.broadcast(conversation_id, "votes", {"statement_id": statement_id, **counts})

@@ -81,3 +81,22 @@ def test_moderator_actions_are_audited(conversation, moderator):
     listed = client.get(f"/api/v1/conversations/{conversation.slug}/audit/").json()
     assert [row["action"] for row in listed["results"]][0] == "conversation.update"
     assert APIClient().get(f"/api/v1/conversations/{conversation.slug}/audit/").status_code == 403
+
+
+def test_with_redis_the_counters_are_shared_in_redis(conversation, settings):
+    import redis
+
+    settings.REDIS_URL = "redis://127.0.0.1:6379/12"
+    redis.Redis.from_url(settings.REDIS_URL).flushdb()
+    settings.CONCORD_RATE_LIMITS = {"vote_participant": (2, 60)}
+    statements = [StatementFactory(conversation=conversation) for _ in range(3)]
+    client = _joined(conversation)
+    url = f"/api/v1/conversations/{conversation.slug}/votes/"
+    codes = [
+        client.post(url, {"statement_id": s.pk, "value": 1}, format="json").status_code
+        for s in statements
+    ]
+    assert codes == [200, 200, 429]
+    keys = redis.Redis.from_url(settings.REDIS_URL).keys("rl:vote_participant:*")
+    assert len(keys) == 1
+    redis.Redis.from_url(settings.REDIS_URL).flushdb()

@@ -162,6 +162,20 @@ async def test_a_burst_on_one_statement_pushes_its_counts_once_per_interval(
     await socket.disconnect()
 
 
+async def test_a_burst_across_statements_pushes_once_per_interval(channel_layer, monkeypatch):
+    monkeypatch.setattr(services, "COUNTS_INTERVAL_S", 60.0)
+    conversation, _, participant = await world()
+    make = database_sync_to_async(StatementFactory)
+    statements = [await make(conversation=conversation) for _ in range(3)]
+    socket = await subscribe(conversation.slug)
+    cast = database_sync_to_async(services.vote_cast)
+    for statement in statements:
+        await cast(participant=participant, statement_id=statement.pk, value=1)
+    assert (await next_event(socket))["payload"]["statement_id"] == statements[0].pk
+    assert await socket.receive_nothing(timeout=0.1)
+    await socket.disconnect()
+
+
 async def test_a_retried_vote_pushes_nothing(channel_layer):
     conversation, _, participant = await world()
     statement = await database_sync_to_async(StatementFactory)(conversation=conversation)
