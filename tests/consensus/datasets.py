@@ -2,8 +2,6 @@
 
 from pathlib import Path
 
-import pytest
-
 # <repo>/tests/consensus/conftest.py -> parents[2] is the repo root; shared/ sits beside it.
 SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 POLIS_DIR = SHARED_DATA / "polis"
@@ -19,7 +17,6 @@ POLIS_MATH_CONVERSATIONS = (
 
 
 def require(path: Path) -> Path:
-    """Skip (not fail) when CI runs without shared/ beside the clone."""
-    if not path.exists():
-        pytest.skip(f"shared data not available: {path}")
+    """The shared data must be there (CI clones beside shared/): missing data fails, never skips."""
+    assert path.exists(), f"shared data not available: {path}"
     return path
