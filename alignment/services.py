@@ -267,9 +267,18 @@ class _Recorder:
 
 
 def _run_constitution(run: TrainingRun) -> ConstitutionVersion:
+    """The run's constitution, or a new version built by the rule in the run's config."""
     if run.constitution is not None:
         return run.constitution
-    constitution = constitution_build(conversation=run.conversation, user=run.created_by)
+    cfg = chain_config(run.config)
+    constitution = constitution_build(
+        conversation=run.conversation,
+        rule=cfg.rule,
+        threshold=cfg.threshold,
+        statement_ids=list(cfg.statement_ids) or None,
+        dedup=cfg.dedup,
+        user=run.created_by,
+    )
     TrainingRun.objects.filter(pk=run.pk).update(constitution=constitution)
     return constitution
 

@@ -168,3 +168,26 @@ def test_model_output_with_nul_characters_is_stored_safely(seattle):
     run.refresh_from_db()
     assert run.metrics == {"sample": "a\ufffdb"} and run.evaluation == {"texts": ["\ufffd"]}
     assert run.error == "bad\ufffdoutput"
+
+
+@pytest.mark.slow
+def test_a_run_started_through_the_api_is_executed_by_the_worker_task(seattle, researcher):
+    from alignment.tasks import run_pipeline_task
+    from deliberation.models import Job
+
+    client = APIClient()
+    client.force_authenticate(researcher)
+    config = {"sft_steps": 1, "pref_steps": 1, "max_prompts": 2, "max_heldout": 1, "threshold": 0.3}
+    started = client.post(
+        "/api/v1/conversations/seattle/training-runs/", {"model": "tiny", "config": config},
+        format="json",
+    )
+    assert started.status_code == 202, started.json()
+    run = TrainingRun.objects.get(pk=started.json()["id"])
+    assert run.status == "queued" and run.job.status == "queued"
+    run_pipeline_task.call(run.job.pk)  # what the worker does with the queued task
+    run.refresh_from_db()
+    job = Job.objects.get(pk=run.job_id)
+    assert (run.status, job.status) == ("succeeded", "succeeded")
+    assert job.result == {"run_id": run.pk, "status": "succeeded"}
+    assert run.constitution is not None and run.evaluation
