@@ -24,6 +24,7 @@ from consensus.selectors import snapshot_latest
 from deliberation import jobs
 from deliberation.errors import ApplicationError, NotFoundError
 from deliberation.models import Conversation, Statement
+from deliberation.taskqueue import job_enqueue
 
 PIPELINE_KIND = "alignment.pipeline"
 _PROGRESS_WRITE_S = 1.0
@@ -234,7 +235,7 @@ def training_run_start(**kwargs: Any) -> TrainingRun:
             user=kwargs.get("user"),
         )
         TrainingRun.objects.filter(pk=run.pk).update(job=job)
-        transaction.on_commit(lambda: run_pipeline_task.enqueue(job.pk))
+        transaction.on_commit(lambda: job_enqueue(run_pipeline_task, job))
     run.refresh_from_db()
     return run
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from deliberation import jobs
 from deliberation.models import Conversation, Job
+from deliberation.taskqueue import job_enqueue
 
 RECOMPUTE_KIND = "consensus.recompute"
 # Per-process memo: skip the database check for a conversation we queued a job for moments ago.
@@ -42,13 +43,8 @@ def recompute_enqueue(
     task = recompute_conversation
     if delay_s > 0:
         task = task.using(run_after=timezone.now() + timedelta(seconds=delay_s))
-    transaction.on_commit(lambda: _enqueue(task, job))
+    transaction.on_commit(lambda: job_enqueue(task, job))
     return job
-
-
-def _enqueue(task, job: Job) -> None:  # type: ignore[no-untyped-def]
-    result = task.enqueue(job.pk)
-    Job.objects.filter(pk=job.pk).update(task_id=str(result.id))
 
 
 def recompute_request(conversation_id: int) -> Job | None:

@@ -7,6 +7,7 @@ changes; the crash test uses it for a deliberately slow job.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from django.utils.module_loading import import_string
 
@@ -31,5 +32,10 @@ def job_requeue(job: Job) -> None:
             status=Job.Status.FAILED, error=f"Cannot retry unknown job kind {job.kind!r}."
         )
         return
-    result = import_string(path).enqueue(job.pk)
+    job_enqueue(import_string(path), job)
+
+
+def job_enqueue(task: Any, job: Job) -> None:
+    """Hand a job to the queue; its task id is kept on the job for tracing."""
+    result = task.enqueue(job.pk)
     Job.objects.filter(pk=job.pk).update(task_id=str(result.id))
