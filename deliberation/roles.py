@@ -49,6 +49,13 @@ def is_moderator(user: Any, conversation: Conversation) -> bool:
     return conversation.moderators.filter(pk=user.pk).exists()
 
 
+def moderated_ids(user: Any) -> set[int]:
+    """Ids of the conversations `user` moderates (one query, for lists of conversations)."""
+    if not _authenticated(user):
+        return set()
+    return set(user.moderated_conversations.values_list("pk", flat=True))
+
+
 def can_read_all(user: Any, conversation: Conversation) -> bool:
     """Pending/rejected statements, individual votes, jobs: moderators and researchers."""
     return is_researcher(user) or is_moderator(user, conversation)
