@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import io
 import json
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -200,7 +200,8 @@ class TrainingRunExportApi(APIView):
     def get(self, request: Request, run_id: int) -> FileResponse:
         run = _run_or_404(request, run_id)
         folder = Path(run.out_dir)
-        buffer = io.BytesIO()
+        buffer = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes (and so deletes) it
+        # a temporary file, not memory: the trained weights can be hundreds of megabytes
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             archive.writestr(
                 "training_run.json", json.dumps(TrainingRunSerializer(run).data, default=str)
