@@ -232,6 +232,9 @@ CONCORD_RATE_LIMITS = {
         "join_ip": (120, 60),
     }.items()
 }
+# Serve token-identified "next statement" and "vote" requests on the batched lean path
+# (deliberation/fastpath.py); 0 sends them through the Django views like every other request.
+CONCORD_LEAN_VOTE_PATH = env_bool("CONCORD_LEAN_VOTE_PATH", True)
 CONCORD_TRUST_X_FORWARDED_FOR = env_bool("CONCORD_TRUST_X_FORWARDED_FOR", False)
 CONCORD_STATEMENT_MAX_LENGTH = env_int("CONCORD_STATEMENT_MAX_LENGTH", 1000)
 CONCORD_MAX_STATEMENTS_PER_PARTICIPANT = env_int("CONCORD_MAX_STATEMENTS_PER_PARTICIPANT", 50)

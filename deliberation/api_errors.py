@@ -22,11 +22,13 @@ def _flatten(detail: Any) -> str:
     return str(detail)
 
 
+def application_error_body(exc: ApplicationError) -> dict[str, Any]:
+    return {"message": exc.message, "code": exc.code, "extra": exc.extra}
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ApplicationError):
-        response = Response(
-            {"message": exc.message, "code": exc.code, "extra": exc.extra}, status=exc.status
-        )
+        response = Response(application_error_body(exc), status=exc.status)
         if isinstance(exc, RateLimitedError):
             response["Retry-After"] = str(exc.retry_after)
         return response

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache as memoize
 
@@ -41,48 +42,64 @@ def _redis(url: str) -> redis.Redis:
     return redis.Redis.from_url(url)
 
 
-def _count_redis(key: str, ttl: int) -> int:
-    pipe = _redis(settings.REDIS_URL).pipeline()
-    pipe.incr(key)
-    pipe.expire(key, ttl, nx=True)
-    return int(pipe.execute()[0])
+def _count_redis(keys: Sequence[tuple[str, int]]) -> list[int]:
+    pipe = _redis(settings.REDIS_URL).pipeline(transaction=False)
+    for key, ttl in keys:
+        pipe.incr(key)
+        pipe.expire(key, ttl, nx=True)
+    return [int(n) for n in pipe.execute()[::2]]
 
 
-def _count_local(key: str, ttl: int) -> int:
+def _count_local(keys: Sequence[tuple[str, int]]) -> list[int]:
+    counts = []
     with _local_lock:  # add + incr are two steps in the local-memory cache
-        cache.add(key, 0, timeout=ttl)
-        try:
-            return cache.incr(key)
-        except ValueError:  # expired between add and incr: start the window again
-            cache.set(key, 1, timeout=ttl)
-            return 1
+        for key, ttl in keys:
+            cache.add(key, 0, timeout=ttl)
+            try:
+                counts.append(cache.incr(key))
+            except ValueError:  # expired between add and incr: start the window again
+                cache.set(key, 1, timeout=ttl)
+                counts.append(1)
+    return counts
 
 
-def _hit(limit: Limit, subject: str) -> int | None:
-    """Count one hit; return seconds to wait when over the limit, else None."""
-    window = int(time.time() // limit.window_s)
-    key = f"rl:{limit.name}:{subject}:{window}"
+def rate_limits_hit(hits: Sequence[tuple[str, str | int | None]]) -> list[RateLimitedError | None]:
+    """Count one hit on each (limit name, subject); the error to raise for each one over its limit.
+
+    Many hits at once cost one Redis round trip, which is what lets the lean vote path check
+    the limits of a whole batch of votes without a round trip per vote.
+    """
+    limits = _limits()
+    now = time.time()
+    counted: list[tuple[int, Limit, int]] = []  # (index into hits, limit, window)
+    keys: list[tuple[str, int]] = []
+    for i, (name, subject) in enumerate(hits):
+        limit = limits.get(name)
+        if limit is None or subject is None or subject == "":
+            continue
+        window = int(now // limit.window_s)
+        counted.append((i, limit, window))
+        keys.append((f"rl:{limit.name}:{subject}:{window}", limit.window_s + 1))
+    results: list[RateLimitedError | None] = [None] * len(hits)
+    if not keys:
+        return results
     count = _count_redis if settings.REDIS_URL else _count_local
-    used = count(key, limit.window_s + 1)
-    if used <= limit.count:
-        return None
-    return max(1, int((window + 1) * limit.window_s - time.time()) + 1)
+    for (i, limit, window), used in zip(counted, count(keys), strict=True):
+        if used > limit.count:
+            wait = max(1, int((window + 1) * limit.window_s - now) + 1)
+            results[i] = RateLimitedError(
+                f"Too many requests ({limit.count} per {limit.window_s}s allowed for "
+                f"{limit.name}); try again in {wait}s.",
+                retry_after=wait,
+            )
+    return results
 
 
 def rate_limit(name: str, subject: str | int | None) -> None:
     """Raise RateLimitedError (HTTP 429 with Retry-After) when `subject` exceeds limit `name`."""
-    if subject is None or subject == "":
-        return
-    limit = _limits().get(name)
-    if limit is None:
-        return
-    wait = _hit(limit, str(subject))
-    if wait is not None:
-        raise RateLimitedError(
-            f"Too many requests ({limit.count} per {limit.window_s}s allowed for {name}); "
-            f"try again in {wait}s.",
-            retry_after=wait,
-        )
+    error = rate_limits_hit([(name, subject)])[0]
+    if error is not None:
+        raise error
 
 
 def client_ip(meta: dict) -> str:

@@ -1,12 +1,18 @@
 """Vote load benchmark (a script, not a test).
 
-Usage: `python -m tests.load [--participants 200] [--seconds 20]`.
+Usage: `python -m tests.load [--participants 200] [--rate 1000] [--seconds 20]`.
 
 Starts the real server (uvicorn) on loopback against its own PostgreSQL database (Redis for the
 channel layer, so several server processes share websocket groups), then runs simulated
 participants — each joins, then loops "GET next statement, POST vote" — plus websocket
-listeners. Reports sustained votes/s, p50/p99 vote latency and errors, then checks that every
+listeners. Reports sustained votes/s, p50/p99 latency and errors, then checks that every
 acknowledged vote is in the database exactly once. Only 127.0.0.1 is contacted.
+
+`--rate` is the vote rate the crowd offers in all (votes/s): each participant starts a cycle
+every `participants / rate` seconds, as people who read a statement before they vote do, so the
+latencies are those of a server keeping up with that rate. `--rate 0` is a closed loop instead:
+every participant votes again the moment an answer arrives, which measures the most the server
+can take (and, by Little's law, turns any shortfall into queueing latency).
 """
 
 from __future__ import annotations
@@ -50,13 +56,17 @@ def _seed(platform: Platform, n_statements: int) -> None:
 
 
 async def _participant(
-    session: aiohttp.ClientSession, base: str, stats: Stats, stop: float
+    session: aiohttp.ClientSession, base: str, stats: Stats, stop: float, period: float
 ) -> None:
     async with session.post(f"{base}/participants/", json={}) as response:
         me = await response.json()
     headers = {"X-Participant-Token": me["token"]}
     rng = random.Random(me["id"])
+    slot = time.monotonic() + rng.random() * period  # spread the crowd over one period
     while time.monotonic() < stop:
+        if period:
+            await asyncio.sleep(max(0.0, slot - time.monotonic()))
+            slot += period
         started = time.perf_counter()
         async with session.get(f"{base}/next/", headers=headers) as response:
             if response.status == 204:
@@ -88,6 +98,7 @@ async def _run(platform: Platform, args: argparse.Namespace, stats: Stats) -> fl
     base = f"{platform.url}/api/v1/conversations/{SLUG}"
     ws_url = f"ws://127.0.0.1:{platform.port}/ws/conversations/{SLUG}/"
     connector = aiohttp.TCPConnector(limit=args.participants + 10)
+    period = args.participants / args.rate if args.rate else 0.0
     stop = time.monotonic() + args.seconds
     async with aiohttp.ClientSession(connector=connector) as session:
         listeners = [
@@ -96,7 +107,7 @@ async def _run(platform: Platform, args: argparse.Namespace, stats: Stats) -> fl
         ]
         started = time.perf_counter()
         await asyncio.gather(
-            *(_participant(session, base, stats, stop) for _ in range(args.participants))
+            *(_participant(session, base, stats, stop, period) for _ in range(args.participants))
         )
         elapsed = time.perf_counter() - started
         await asyncio.gather(*listeners, return_exceptions=True)
@@ -122,10 +133,14 @@ def _verify(platform: Platform, stats: Stats) -> dict[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--participants", type=int, default=200)
+    parser.add_argument("--rate", type=float, default=1000, help="offered votes/s; 0: closed loop")
     parser.add_argument("--listeners", type=int, default=20)
     parser.add_argument("--statements", type=int, default=400)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--server-workers", type=int, default=2)
+    parser.add_argument(
+        "--django-views", action="store_true", help="turn the lean vote path off, to compare"
+    )
     args = parser.parse_args()
     os.environ.setdefault("DATABASE_URL", DEFAULT_PG)
     workdir = Path(tempfile.mkdtemp(prefix="concord-load-"))
@@ -134,6 +149,7 @@ def main() -> None:
         "CONCORD_RATE_LIMIT_SCALE": "1000",  # 200 simulated people share one loopback IP
         "CONCORD_RECOMPUTE_DEBOUNCE_S": "2",
         "DB_CONN_MAX_AGE": "60",
+        "CONCORD_LEAN_VOTE_PATH": "0" if args.django_views else "1",
     }
     platform = Platform(workdir=workdir, env_extra=env)
     try:
@@ -144,8 +160,10 @@ def main() -> None:
         elapsed = asyncio.run(_run(platform, args, stats))
         report = {
             "participants": args.participants,
+            "offered_votes_per_s": args.rate or "closed loop",
             "listeners": args.listeners,
             "server_workers": args.server_workers,
+            "path": "django views" if args.django_views else "lean",
             "seconds": round(elapsed, 2),
             "votes_per_s": round(len(stats.latencies_ms) / elapsed, 1),
             "vote_p50_ms": round(_percentile(stats.latencies_ms, 50), 1),

@@ -1,0 +1,253 @@
+"""The lean participant path answers exactly as the Django views do, over real HTTP.
+
+Every case is sent twice, to two conversations set up alike: once with the lean path on, once
+with it off (the Django views). Statuses, bodies (ids mapped between the two) and the headers
+a client acts on must be the same.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+import uvicorn
+
+from deliberation import fastpath, services
+from deliberation.models import Statement, Vote, VoteEvent
+from tests.factories import ConversationFactory, ParticipantFactory, StatementFactory
+from tests.frontend.harness import free_port
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    from config.asgi import application
+
+    port = free_port()
+    config = uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning")
+    instance = uvicorn.Server(config)
+    thread = threading.Thread(target=instance.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not instance.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    yield f"127.0.0.1:{port}"
+    instance.should_exit = True
+    thread.join(timeout=10)
+
+
+@dataclass
+class World:
+    """A conversation with two seeds, a rejected statement and two participants."""
+
+    slug: str
+    statements: list[int]  # seed 1, seed 2, rejected
+    tokens: list[str]
+
+    @classmethod
+    def build(cls, slug: str) -> World:
+        conversation = ConversationFactory(slug=slug)
+        seeds = [
+            services.statement_seed(conversation=conversation, text=f"{slug} seed {i}")
+            for i in (1, 2)
+        ]
+        rejected = StatementFactory(
+            conversation=conversation, moderation=Statement.Moderation.REJECTED
+        )
+        people = [ParticipantFactory(conversation=conversation) for _ in range(2)]
+        return cls(
+            slug=slug,
+            statements=[s.pk for s in seeds] + [rejected.pk],
+            tokens=[services.participant_token(p) for p in people],
+        )
+
+    def normalise(self, value: object, key: str = "") -> object:
+        """The same answer from the other world reads the same: ids by position, no clock."""
+        if isinstance(value, dict):
+            return {k: self.normalise(v, k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.normalise(v) for v in value]
+        if key == "created_at":
+            return "<time>"
+        if key in {"id", "statement_id"} and value in self.statements:
+            return f"<S{self.statements.index(value)}>"
+        if isinstance(value, str):
+            value = re.sub(
+                r"Statement (\d+)",
+                lambda m: f"Statement <S{self.statements.index(int(m[1]))}>"
+                if int(m[1]) in self.statements
+                else m[0],
+                value,
+            )
+            return value.replace(self.slug, "<slug>")
+        return value
+
+
+def _request(host: str, method: str, path: str, *, token: str | None, body: object = None):
+    conn = http.client.HTTPConnection(host, timeout=20)
+    headers = {"Host": "127.0.0.1"}
+    if token is not None:
+        headers["X-Participant-Token"] = token
+    payload = None
+    if body is not None:
+        payload = body if isinstance(body, bytes) else json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    conn.request(method, path, body=payload, headers=headers)
+    response = conn.getresponse()
+    data = response.read().decode()
+    conn.close()
+    return response.status, data, {k.lower(): v for k, v in response.getheaders()}
+
+
+def _conversation_closed(world: World) -> None:
+    from deliberation.models import Conversation
+
+    Conversation.objects.filter(slug=world.slug).update(is_open=False)
+
+
+def _script(world: World) -> list[tuple[str, str, str | None, object]]:
+    """(method, path, token, body) in order; `None` body for GET."""
+    s1, s2, rejected = world.statements
+    t1, t2 = world.tokens
+    base = f"/api/v1/conversations/{world.slug}"
+    return [
+        ("GET", f"{base}/next/", t1, None),
+        ("POST", f"{base}/votes/", t1, {"statement_id": s1, "value": 1}),
+        ("POST", f"{base}/votes/", t1, {"statement_id": s1, "value": 1}),  # retry: unchanged
+        ("POST", f"{base}/votes/", t1, {"statement_id": s1, "value": -1}),  # changed
+        ("GET", f"{base}/next/", t1, None),
+        ("POST", f"{base}/votes/", t1, {"statement_id": s2, "value": 0}),
+        ("GET", f"{base}/next/", t1, None),  # nothing left: 204
+        ("POST", f"{base}/votes/", t1, {"statement_id": s2, "value": 2}),
+        ("POST", f"{base}/votes/", t1, {"statement_id": s2, "value": "1"}),
+        ("POST", f"{base}/votes/", t1, {"statement_id": s2, "value": True}),
+        ("POST", f"{base}/votes/", t1, {"statement_id": "x", "value": 1}),
+        ("POST", f"{base}/votes/", t1, {"statement_id": 10**9, "value": 1}),
+        ("POST", f"{base}/votes/", t1, {"statement_id": rejected, "value": 1}),
+        ("POST", f"{base}/votes/", t1, {"value": 1}),  # missing field: Django's message
+        ("POST", f"{base}/votes/", t1, b"{not json"),
+        ("POST", f"{base}/votes/", t1, [1, 2]),
+        ("POST", f"{base}/votes/", "garbage-token", {"statement_id": s1, "value": 1}),
+        ("GET", f"{base}/next/", "garbage-token", None),
+        ("POST", f"{base}/votes/", None, {"statement_id": s1, "value": 1}),
+        ("GET", "/api/v1/conversations/no-such-slug/next/", t1, None),
+        ("POST", "/api/v1/conversations/no-such-slug/votes/", t1, {"statement_id": 1, "value": 1}),
+        ("POST", f"{base}/votes/", t2, {"statement_id": s2, "value": 1}),
+        ("CLOSE", "", None, None),
+        ("GET", f"{base}/next/", t2, None),
+        ("POST", f"{base}/votes/", t2, {"statement_id": s1, "value": 1}),
+    ]
+
+
+CLIENT_HEADERS = ("content-type", "retry-after", "x-content-type-options", "x-frame-options")
+
+
+def _play(host: str, world: World) -> list[tuple[int, object, dict]]:
+    answers = []
+    for method, path, token, body in _script(world):
+        if method == "CLOSE":
+            _conversation_closed(world)
+            continue
+        status, data, headers = _request(host, method, path, token=token, body=body)
+        parsed = world.normalise(json.loads(data)) if data else None
+        answers.append((status, parsed, {h: headers.get(h) for h in CLIENT_HEADERS}))
+    return answers
+
+
+def _other_conversation_token() -> str:
+    other = ConversationFactory()
+    return services.participant_token(ParticipantFactory(conversation=other))
+
+
+def test_the_lean_path_answers_as_the_django_views(server, settings):
+    lean_world, django_world = World.build("lean-side"), World.build("django-side")
+    served_before = fastpath._votes.served + fastpath._next.served
+
+    settings.CONCORD_LEAN_VOTE_PATH = True
+    lean = _play(server, lean_world)
+    served = fastpath._votes.served + fastpath._next.served - served_before
+    settings.CONCORD_LEAN_VOTE_PATH = False
+    django = _play(server, django_world)
+
+    assert served >= 15, "the lean path did not take the requests it is for"
+    for i, (ours, theirs) in enumerate(zip(lean, django, strict=True)):
+        assert ours == theirs, f"step {i}: {_script(lean_world)[i]}"
+    statuses = [status for status, _, _ in lean]
+    assert statuses[:7] == [200, 200, 200, 200, 200, 200, 204]
+    assert {400, 403, 404, 409} <= set(statuses)
+    for world in (lean_world, django_world):  # the same rows behind the same answers
+        votes = Vote.objects.filter(statement__conversation__slug=world.slug)
+        assert sorted(votes.values_list("value", flat=True)) == [-1, 0, 1]
+        assert VoteEvent.objects.filter(statement__conversation__slug=world.slug).count() == 4
+
+
+def test_a_token_of_another_conversation_is_refused_alike(server, settings):
+    world = World.build("token-check")
+    stranger = _other_conversation_token()
+    path = f"/api/v1/conversations/{world.slug}/votes/"
+    body = {"statement_id": world.statements[0], "value": 1}
+    answers = []
+    for lean in (True, False):
+        settings.CONCORD_LEAN_VOTE_PATH = lean
+        answers.append(_request(server, "POST", path, token=stranger, body=body)[:2])
+    assert answers[0] == answers[1]
+    assert answers[0][0] == 403 and "another conversation" in answers[0][1]
+
+
+def test_over_the_limit_is_a_429_with_retry_after(server, settings):
+    settings.CONCORD_RATE_LIMITS = {**settings.CONCORD_RATE_LIMITS, "vote_participant": (2, 60)}
+    world = World.build("limited")
+    path = f"/api/v1/conversations/{world.slug}/votes/"
+    answers = [
+        _request(server, "POST", path, token=world.tokens[0], body={"statement_id": s, "value": 1})
+        for s in world.statements[:2] * 2
+    ]
+    assert [status for status, _, _ in answers] == [200, 200, 429, 429]
+    assert int(answers[2][2]["retry-after"]) >= 1
+    assert json.loads(answers[2][1])["code"] == "rate_limited"
+
+
+def test_a_burst_of_concurrent_votes_is_stored_exactly_once(server):
+    """Many clients at once land in shared batches; every 200 is a row, every row a 200."""
+    conversation = ConversationFactory(slug="burst")
+    statements = [
+        services.statement_seed(conversation=conversation, text=f"burst {i}").pk for i in range(8)
+    ]
+    tokens = [
+        services.participant_token(ParticipantFactory(conversation=conversation))
+        for _ in range(24)
+    ]
+    acknowledged: list[tuple[str, int]] = []
+    lock = threading.Lock()
+
+    def voter(token: str) -> None:
+        for sid in statements:
+            for _ in range(2):  # every vote sent twice, as a flaky client retries
+                status, data, _ = _request(
+                    server,
+                    "POST",
+                    "/api/v1/conversations/burst/votes/",
+                    token=token,
+                    body={"statement_id": sid, "value": 1},
+                )
+                assert status == 200, data
+                with lock:
+                    acknowledged.append((token, sid))
+
+    threads = [threading.Thread(target=voter, args=(t,)) for t in tokens]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert len(acknowledged) == 24 * 8 * 2
+    assert Vote.objects.filter(statement__conversation=conversation).count() == 24 * 8
+    assert VoteEvent.objects.filter(statement__conversation=conversation).count() == 24 * 8
+    assert fastpath._votes.largest_batch > 1, "concurrent votes should share a commit"
