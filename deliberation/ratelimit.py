@@ -1,10 +1,9 @@
 """Fixed-window rate limits on the write endpoints, kept in Django's cache.
 
-Counters live in Redis when `REDIS_URL` is set (shared by every server process; one process-wide
-client, since Django's cache objects are per thread and ASGI runs each request in a new thread,
-which would open a Redis connection per request), else in Django's local-memory cache (one
-server process in `make run`). A whole classroom may vote from one NAT address, so per-IP limits
-are generous and per-participant limits are the tight ones.
+Counters live in Redis when `REDIS_URL` is set (shared by every server process; one client per
+thread, see `_redis`), else in Django's local-memory cache (one server process in `make run`).
+A whole classroom may vote from one NAT address, so per-IP limits are generous and
+per-participant limits are the tight ones.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache as memoize
 
 import redis
 from django.conf import settings
@@ -37,9 +35,20 @@ def _limits() -> dict[str, Limit]:
 _local_lock = threading.Lock()
 
 
-@memoize
+_clients = threading.local()
+
+
 def _redis(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url)
+    """One client per thread, kept for the thread's life. Not one per request (Django's ASGI
+    handler runs views in a thread whose cache objects are new each request, which opened a
+    connection per vote), and not one shared by threads: under load, the lean vote path's
+    batch threads and Django's view thread sharing one client's pool saw sockets closed
+    under them (redis-py 8, `Bad file descriptor` during connect)."""
+    client = getattr(_clients, "client", None)
+    if client is None or _clients.url != url:
+        client, _clients.url = redis.Redis.from_url(url), url
+        _clients.client = client
+    return client
 
 
 def _count_redis(keys: Sequence[tuple[str, int]]) -> list[int]:

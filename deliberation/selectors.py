@@ -5,13 +5,14 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from deliberation import roles
+from deliberation import rawsql, roles
 from deliberation.models import Conversation, Job, Participant, Statement, Vote
 
 ACCEPTED = Statement.Moderation.ACCEPTED
@@ -102,23 +103,90 @@ def statement_choose(
     return (rng or random).choices(ids, weights=weights, k=1)[0]
 
 
+_SERVED_FIELDS = (
+    "id",
+    "conversation_id",
+    "author_id",
+    "is_seed",
+    "created_at",
+    "text",
+    "language",
+    "moderation",
+)
+
+
+@dataclass(frozen=True)
+class _Accepted:
+    """A conversation's accepted statements, laid out for choosing fast."""
+
+    by_id: dict[int, Statement]
+    seed_ids: list[int]  # ascending: seeds are served in seeding order
+    rows: list[tuple[int, int | None, bool, datetime]]  # (id, author id, is_seed, created_at)
+
+    @classmethod
+    def of(cls, statements: list[Statement]) -> _Accepted:
+        return cls(
+            by_id={s.pk: s for s in statements},
+            seed_ids=sorted(s.pk for s in statements if s.is_seed),
+            rows=[(s.pk, s.author_id, s.is_seed, s.created_at) for s in statements],
+        )
+
+
+_accepted_cache: dict[int, tuple[tuple, _Accepted]] = {}
+
+
+_ACCEPTED_VERSION = "COUNT(s.id), SUM(s.id), MAX(s.moderated_at)"
+
+
+def _accepted_statements(
+    conversation_ids: set[int], versions: Mapping[int, tuple] | None = None
+) -> dict[int, _Accepted]:
+    """Accepted statements per conversation, from a per-process cache that one aggregate query
+    validates: accepting, rejecting or seeding changes the count, the id sum or the newest
+    moderation time. A batch then reads a few numbers instead of every statement."""
+    ids = sorted(conversation_ids)
+    if versions is None:
+        versions = {
+            cid: tuple(version)
+            for cid, *version in rawsql.rows(
+                f"SELECT s.conversation_id, {_ACCEPTED_VERSION} FROM {rawsql.STATEMENT} s"
+                f" WHERE s.moderation = %s AND s.conversation_id IN ({rawsql.placeholders(ids)})"
+                " GROUP BY s.conversation_id",
+                [ACCEPTED, *ids],
+            )
+        }
+    result: dict[int, _Accepted] = {}
+    for cid in ids:
+        version = versions.get(cid) or (0, None, None)
+        cached = _accepted_cache.get(cid)
+        if cached is None or cached[0] != version:
+            statements = Statement.objects.filter(conversation_id=cid, moderation=ACCEPTED)
+            accepted = _Accepted.of(list(statements.only(*_SERVED_FIELDS).order_by("id")))
+            cached = _accepted_cache[cid] = (version, accepted)
+        result[cid] = cached[1]
+    return result
+
+
 def statements_next_batch(
-    participants: Sequence[tuple[int, int]], *, rng: random.Random | None = None
+    participants: Sequence[tuple[int, int]],
+    *,
+    versions: Mapping[int, tuple] | None = None,
+    rng: random.Random | None = None,
 ) -> list[Statement | None]:
-    """`statement_next_for` for many (participant id, conversation id) pairs in three queries
-    instead of three per participant: under a voting burst this is most of the read traffic."""
+    """`statement_next_for` for many (participant id, conversation id) pairs in two or three
+    queries instead of three or four per participant: under a voting burst this is most of the
+    read traffic. `versions` (from `conversations_by_slug`) spares one of them. The statements
+    returned are shared by a cache: read them, do not change them."""
     if not participants:
         return []
-    conversation_ids = {c for _, c in participants}
-    accepted: dict[int, list[tuple[int, int | None, bool, datetime]]] = defaultdict(list)
-    for sid, cid, author, is_seed, created in Statement.objects.filter(
-        conversation_id__in=conversation_ids, moderation=ACCEPTED
-    ).values_list("id", "conversation_id", "author_id", "is_seed", "created_at"):
-        accepted[cid].append((sid, author, is_seed, created))
+    accepted = _accepted_statements({c for _, c in participants}, versions)
+    pids = sorted({p for p, _ in participants})
     voted: dict[int, set[int]] = defaultdict(set)
-    for pid, sid in Vote.objects.filter(
-        participant_id__in={p for p, _ in participants}
-    ).values_list("participant_id", "statement_id"):
+    for pid, sid in rawsql.rows(
+        f"SELECT participant_id, statement_id FROM {rawsql.VOTE}"
+        f" WHERE participant_id IN ({rawsql.placeholders(pids)})",
+        pids,
+    ):
         voted[pid].add(sid)
     priorities: dict[int, Mapping[int, float]] = {}
 
@@ -130,23 +198,48 @@ def statements_next_batch(
 
         return load
 
-    chosen: list[int | None] = []
+    chosen: list[Statement | None] = []
     for pid, cid in participants:
-        seen = voted[pid]
-        rows = [
-            (sid, is_seed, created)
-            for sid, author, is_seed, created in accepted[cid]
-            if sid not in seen and author != pid
-        ]
-        chosen.append(statement_choose(rows, priorities_of(cid), rng=rng))
-    by_id = Statement.objects.in_bulk([sid for sid in chosen if sid is not None])
-    return [None if sid is None else by_id[sid] for sid in chosen]
+        conversation, seen = accepted[cid], voted[pid]
+        sid = next(  # statement_choose's first rule, without listing every candidate
+            (
+                s
+                for s in conversation.seed_ids
+                if s not in seen and conversation.by_id[s].author_id != pid
+            ),
+            None,
+        )
+        if sid is None:
+            rows = [
+                (s, is_seed, created)
+                for s, author, is_seed, created in conversation.rows
+                if s not in seen and author != pid
+            ]
+            sid = statement_choose(rows, priorities_of(cid), rng=rng)
+        chosen.append(None if sid is None else conversation.by_id[sid])
+    return chosen
 
 
-def conversations_by_slug(slugs: set[str]) -> dict[str, tuple[int, bool]]:
-    """slug -> (id, is_open) for the slugs that exist."""
-    rows = Conversation.objects.filter(slug__in=slugs).values_list("slug", "pk", "is_open")
-    return {slug: (pk, is_open) for slug, pk, is_open in rows}
+@dataclass(frozen=True)
+class ConversationState:
+    id: int
+    is_open: bool
+    statements_version: tuple  # of its accepted statements, as `_accepted_statements` checks
+
+
+def conversations_by_slug(slugs: set[str]) -> dict[str, ConversationState]:
+    """The conversations with these slugs, and the version of their accepted statements."""
+    ordered = sorted(slugs)
+    rows = rawsql.rows(
+        f"SELECT c.slug, c.id, c.is_open, {_ACCEPTED_VERSION} FROM {rawsql.CONVERSATION} c"
+        f" LEFT JOIN {rawsql.STATEMENT} s ON s.conversation_id = c.id AND s.moderation = %s"
+        f" WHERE c.slug IN ({rawsql.placeholders(ordered)}) GROUP BY c.slug, c.id, c.is_open",
+        [ACCEPTED, *ordered],
+    )
+    return {
+        slug: ConversationState(pk, bool(is_open), tuple(version))
+        for slug, pk, is_open, *version in rows
+    }
 
 
 def participants_existing(pairs: Sequence[tuple[Any, int]]) -> set[tuple[int, int]]:
@@ -154,8 +247,13 @@ def participants_existing(pairs: Sequence[tuple[Any, int]]) -> set[tuple[int, in
     wanted = {(p, c) for p, c in pairs if isinstance(p, int) and not isinstance(p, bool)}
     if not wanted:
         return set()
-    ids = {p for p, _ in wanted}
-    return set(Participant.objects.filter(pk__in=ids).values_list("pk", "conversation_id")) & wanted
+    ids = sorted({p for p, _ in wanted})
+    rows = rawsql.rows(
+        f"SELECT id, conversation_id FROM {rawsql.PARTICIPANT}"
+        f" WHERE id IN ({rawsql.placeholders(ids)})",
+        ids,
+    )
+    return {(p, c) for p, c in rows} & wanted
 
 
 def participant_progress(participant: Participant) -> dict[str, int]:

@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from deliberation import realtime
+from deliberation import rawsql, realtime
 from deliberation.errors import (
     ApplicationError,
     ConflictError,
@@ -456,11 +456,15 @@ def votes_cast_batch(requests: Sequence[VoteRequest]) -> list[VoteOutcome]:
 
 
 def _votes_write(requests: Sequence[VoteRequest]) -> list[VoteOutcome]:
-    is_open = dict(
-        Conversation.objects.filter(pk__in={r.conversation_id for r in requests}).values_list(
-            "pk", "is_open"
+    conversation_ids = sorted({r.conversation_id for r in requests})
+    is_open = {
+        cid: bool(flag)
+        for cid, flag in rawsql.rows(
+            f"SELECT id, is_open FROM {rawsql.CONVERSATION}"
+            f" WHERE id IN ({rawsql.placeholders(conversation_ids)})",
+            conversation_ids,
         )
-    )
+    }
     outcomes: list[VoteOutcome | None] = [None] * len(requests)
     valid: list[tuple[int, VoteRequest]] = []
     for i, r in enumerate(requests):
@@ -475,24 +479,31 @@ def _votes_write(requests: Sequence[VoteRequest]) -> list[VoteOutcome]:
             outcomes[i] = exc
         else:
             valid.append((i, r))
-    statement_ids = {r.statement_id for _, r in valid}
+    if not valid:
+        return outcomes  # type: ignore[return-value]
+    statement_ids = sorted({r.statement_id for _, r in valid})
+    participant_ids = sorted({r.participant_id for _, r in valid})
     moderation_of = {
         (cid, sid): moderation
-        for sid, cid, moderation in Statement.objects.filter(pk__in=statement_ids).values_list(
-            "id", "conversation_id", "moderation"
+        for sid, cid, moderation in rawsql.rows(
+            f"SELECT id, conversation_id, moderation FROM {rawsql.STATEMENT}"
+            f" WHERE id IN ({rawsql.placeholders(statement_ids)})",
+            statement_ids,
         )
     }
-    current = {
-        (v.participant_id, v.statement_id): v
-        for v in Vote.objects.select_for_update().filter(
-            participant_id__in={r.participant_id for _, r in valid},
-            statement_id__in=statement_ids,
+    current: dict[tuple[int, int], int] = {  # (participant, statement) -> value
+        (pid, sid): value
+        for pid, sid, value in rawsql.rows(
+            f"SELECT participant_id, statement_id, value FROM {rawsql.VOTE}"
+            f" WHERE participant_id IN ({rawsql.placeholders(participant_ids)})"
+            f" AND statement_id IN ({rawsql.placeholders(statement_ids)}){rawsql.for_update()}",
+            [*participant_ids, *statement_ids],
         )
     }
-    now = timezone.now()
-    inserts: dict[tuple[int, int], Vote] = {}
-    updates: dict[tuple[int, int], Vote] = {}
-    events: list[VoteEvent] = []
+    now = rawsql.timestamp(timezone.now())
+    inserts: dict[tuple[int, int], int] = {}
+    updates: dict[tuple[int, int], int] = {}
+    events: list[tuple[int, int, int, Any]] = []
     changed_in: dict[int, int] = {}  # conversation id -> a statement whose counts changed
     for i, r in valid:
         try:
@@ -501,29 +512,26 @@ def _votes_write(requests: Sequence[VoteRequest]) -> list[VoteOutcome]:
             outcomes[i] = exc
             continue
         key = (r.participant_id, r.statement_id)
-        vote = current.get(key)
-        changed = vote is None or vote.value != r.value
-        if vote is None:
-            vote = Vote(participant_id=r.participant_id, statement_id=r.statement_id, value=r.value)
-            current[key] = inserts[key] = vote
-        elif changed:
-            vote.value, vote.updated_at = r.value, now
-            if key not in inserts:
-                updates[key] = vote
+        changed = current.get(key) != r.value
         if changed:
-            events.append(
-                VoteEvent(
-                    participant_id=r.participant_id,
-                    statement_id=r.statement_id,
-                    value=r.value,
-                    created_at=now,
-                )
-            )
+            (updates if key in current and key not in inserts else inserts)[key] = r.value
+            current[key] = r.value
+            events.append((r.participant_id, r.statement_id, r.value, now))
             changed_in[r.conversation_id] = r.statement_id
         outcomes[i] = {"statement_id": r.statement_id, "value": r.value, "changed": changed}
-    Vote.objects.bulk_create(inserts.values())
-    Vote.objects.bulk_update(updates.values(), ["value", "updated_at"])
-    VoteEvent.objects.bulk_create(events)
+    rawsql.insert_many(
+        rawsql.VOTE,
+        ["participant_id", "statement_id", "value", "created_at", "updated_at"],
+        [(p, s, v, now, now) for (p, s), v in inserts.items()],
+    )
+    rawsql.execute_many(
+        f"UPDATE {rawsql.VOTE} SET value = %s, updated_at = %s"
+        " WHERE participant_id = %s AND statement_id = %s",
+        [(v, now, p, s) for (p, s), v in updates.items()],
+    )
+    rawsql.insert_many(
+        rawsql.VOTE_EVENT, ["participant_id", "statement_id", "value", "created_at"], events
+    )
     for cid, sid in changed_in.items():
         _broadcast_counts(cid, sid)
         _request_recompute(cid)

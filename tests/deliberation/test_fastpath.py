@@ -251,3 +251,17 @@ def test_a_burst_of_concurrent_votes_is_stored_exactly_once(server):
     assert Vote.objects.filter(statement__conversation=conversation).count() == 24 * 8
     assert VoteEvent.objects.filter(statement__conversation=conversation).count() == 24 * 8
     assert fastpath._votes.largest_batch > 1, "concurrent votes should share a commit"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"message": "Statement 7 is rejected; it takes no votes.", "code": "conflict", "extra": {}},
+        {"text": "عربي \u202e<script>alert(1)</script> \u2028\u2029 \"q\" \\ \n 中文", "id": 1},
+        {"statement_id": 3, "value": -1, "changed": False},
+    ],
+)
+def test_lean_json_is_byte_for_byte_what_drf_renders(body):
+    from rest_framework.renderers import JSONRenderer
+
+    assert fastpath._json(body) == JSONRenderer().render(body)

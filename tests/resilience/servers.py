@@ -69,7 +69,7 @@ class Platform:
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL"}}
-        env.update(DATABASE_URL=self.database_url, DJANGO_DEBUG="1", **self.env_extra)
+        env.update({"DATABASE_URL": self.database_url, "DJANGO_DEBUG": "1", **self.env_extra})
         return env
 
     def manage(self, *args: str, timeout: float = 300) -> str:
