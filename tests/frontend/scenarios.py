@@ -25,6 +25,7 @@ __all__ = [
     "statement_submit_anonymously",
     "demo_load",
     "statement_seed",
+    "lean_path_served",
     "training_run_execute",
 ]
 
@@ -100,6 +101,13 @@ def demo_load() -> dict[str, Any]:
     from deliberation.demo import demo_load as load
 
     return {"slug": load().slug}
+
+
+def lean_path_served() -> dict[str, Any]:
+    """How many requests this server answered on the lean participant path so far."""
+    from deliberation import fastpath
+
+    return {"votes": fastpath._votes.served, "next": fastpath._next.served}
 
 
 def training_run_execute(*, run_id: int) -> dict[str, Any]:

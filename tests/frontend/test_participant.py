@@ -38,6 +38,7 @@ def test_a_participant_votes_through_ten_statements_by_keyboard_and_sees_themsel
 ):  # type: ignore[no-untyped-def]
     slug = _conversation(concord_server)
     concord_server.call("crowd_vote", slug=slug, n=16)
+    served_before = concord_server.call("lean_path_served")
     page = new_context().new_page()
     page.goto(concord_server.url(f"/c/{slug}/"))
 
@@ -48,6 +49,9 @@ def test_a_participant_votes_through_ten_statements_by_keyboard_and_sees_themsel
         page.keyboard.press(key)
         expect(page.locator("#progress")).to_have_text(f"{i + 1} of 10")
     expect(card).to_contain_text("You have voted on every statement")
+    served = concord_server.call("lean_path_served")  # the page votes by token, cookie-free
+    assert served["votes"] - served_before["votes"] == 10
+    assert served["next"] - served_before["next"] >= 11
     expect(page.get_by_role("button", name=re.compile("Agree"))).to_be_disabled()
 
     result = concord_server.call("snapshot_build", slug=slug)

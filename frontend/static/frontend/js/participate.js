@@ -52,8 +52,13 @@
     return me;
   }
 
+  /** Votes and next statements go by token, cookie-free (see C.api). */
+  function byToken() {
+    return { participantToken: state.me && state.me.token };
+  }
+
   async function fetchNext() {
-    const response = await C.api("GET", base + "next/");
+    const response = await C.api("GET", base + "next/", undefined, byToken());
     return response.status === 204 ? null : response.data;
   }
 
@@ -71,7 +76,7 @@
     state.busy = true;
     setButtons(false);
     try {
-      await C.api("POST", base + "votes/", { statement_id: state.current.id, value: value });
+      await C.api("POST", base + "votes/", { statement_id: state.current.id, value: value }, byToken());
       C.text($("vote-status"), C.t(VOTE_STATUS[String(value)]));
       const next = (await Promise.all([fetchNext(), refreshMe()]))[0];
       state.busy = false;
