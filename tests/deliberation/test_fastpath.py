@@ -265,3 +265,37 @@ def test_lean_json_is_byte_for_byte_what_drf_renders(body):
     from rest_framework.renderers import JSONRenderer
 
     assert fastpath._json(body) == JSONRenderer().render(body)
+
+
+def test_a_lean_vote_reaches_websocket_listeners(server):
+    """The batch thread's broadcast reaches the event loop's channel layer (in-memory here,
+    as `make run` has it): listeners hear the new counts of a statement voted on the lean path."""
+    import asyncio
+
+    import aiohttp
+
+    world = World.build("live-counts")
+    statement = world.statements[0]
+
+    async def listen_while_voting() -> dict:
+        url = f"ws://{server}/ws/conversations/{world.slug}/"
+        async with aiohttp.ClientSession() as session:
+            async with session.ws_connect(url, origin="http://127.0.0.1") as ws:
+                status, data, _ = await asyncio.to_thread(
+                    _request,
+                    server,
+                    "POST",
+                    f"/api/v1/conversations/{world.slug}/votes/",
+                    token=world.tokens[0],
+                    body={"statement_id": statement, "value": 1},
+                )
+                assert status == 200, data
+                while True:
+                    message = json.loads((await ws.receive(timeout=10)).data)
+                    if message["event"] == "votes":
+                        return message["payload"]
+
+    served = fastpath._votes.served
+    payload = asyncio.run(listen_while_voting())
+    assert fastpath._votes.served == served + 1
+    assert payload == {"statement_id": statement, "agree": 1, "disagree": 0, "pass": 0}
