@@ -368,7 +368,7 @@ class NextStatementApi(APIView):
         conversation = conversation_or_404(slug)
         participant = participant_for_request(request, conversation)
         if not conversation.is_open:
-            raise ConversationClosedError("This conversation is closed; it takes no more votes.")
+            raise ConversationClosedError()
         statement = selectors.statement_next_for(participant)
         if statement is None:
             return Response(status=204)

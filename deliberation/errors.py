@@ -38,6 +38,11 @@ class ConflictError(ApplicationError):
 class ConversationClosedError(ConflictError):
     code = "conversation_closed"
 
+    def __init__(
+        self, message: str = "This conversation is closed; it takes no more votes."
+    ) -> None:
+        super().__init__(message)
+
 
 class RateLimitedError(ApplicationError):
     status = 429

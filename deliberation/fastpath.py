@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import logging
 import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
@@ -42,6 +43,8 @@ from deliberation.errors import (
     PermissionDeniedError,
 )
 from deliberation.ratelimit import rate_limits_hit
+
+logger = logging.getLogger(__name__)
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -82,6 +85,7 @@ class _Batcher:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pending: list[tuple[_Ask, asyncio.Future[Any]]] = []
         self._wakeup: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None  # held: the loop keeps only a weak one
         self.served = 0  # requests answered, and the largest batch so far: for tests and ops
         self.largest_batch = 0
 
@@ -89,7 +93,7 @@ class _Batcher:
         loop = asyncio.get_running_loop()
         if loop is not self._loop:  # first use, or a new loop (tests run one per test)
             self._loop, self._pending, self._wakeup = loop, [], asyncio.Event()
-            loop.create_task(self._drain())
+            self._task = loop.create_task(self._drain())
         future: asyncio.Future[Any] = loop.create_future()
         self._pending.append((ask, future))
         assert self._wakeup is not None
@@ -108,6 +112,8 @@ class _Batcher:
                 self.largest_batch = max(self.largest_batch, len(batch))
                 try:
                     results = await self._run_batch([ask for ask, _ in batch])
+                    if len(results) != len(batch):
+                        raise RuntimeError(f"{len(results)} answers for {len(batch)} requests")
                 except Exception as exc:  # noqa: BLE001 - every waiter must hear of it
                     results = [exc] * len(batch)
                 for (_, future), result in zip(batch, results, strict=True):
@@ -120,6 +126,9 @@ def _closing_on_error(handler: Callable[[list[_Ask]], list[Any]]) -> Callable[..
         try:
             return handler(asks)
         except Exception:
+            logger.exception(
+                "lean path: a batch of %d requests failed; all answered 503", len(asks)
+            )
             connection.close()  # a broken connection must not poison the next batch
             _forget_caches()
             raise
@@ -220,9 +229,7 @@ def next_handle(asks: list[_Ask]) -> list[Any]:
         if isinstance(w, ApplicationError):
             outcomes.append(w)
         elif not w[2]:
-            outcomes.append(
-                ConversationClosedError("This conversation is closed; it takes no more votes.")
-            )
+            outcomes.append(ConversationClosedError())
         else:
             statement = next(statements)
             outcomes.append(None if statement is None else _statement_json(statement))

@@ -410,7 +410,7 @@ def vote_cast(*, participant: Participant, statement_id: Any, value: Any) -> tup
     value = vote_validate_value(value)
     conversation = participant.conversation
     if not conversation.is_open:
-        raise ConversationClosedError("This conversation is closed; it takes no more votes.")
+        raise ConversationClosedError()
     statement = _voteable_statement(conversation, statement_id)
     vote, changed = _vote_upsert(participant, statement, value)
     if changed:
@@ -471,9 +471,7 @@ def _votes_write(requests: Sequence[VoteRequest]) -> list[VoteOutcome]:
         try:  # vote_cast's checks, in vote_cast's order
             vote_validate_value(r.value)
             if not is_open.get(r.conversation_id, False):
-                raise ConversationClosedError(
-                    "This conversation is closed; it takes no more votes."
-                )
+                raise ConversationClosedError()
             _statement_id_check(r.statement_id)
         except ApplicationError as exc:
             outcomes[i] = exc

@@ -299,3 +299,23 @@ def test_a_lean_vote_reaches_websocket_listeners(server):
     payload = asyncio.run(listen_while_voting())
     assert fastpath._votes.served == served + 1
     assert payload == {"statement_id": statement, "agree": 1, "disagree": 0, "pass": 0}
+
+
+def test_a_failed_batch_answers_503_stores_nothing_and_the_path_recovers(server, monkeypatch):
+    world = World.build("failing")
+    path = f"/api/v1/conversations/{world.slug}/votes/"
+    body = {"statement_id": world.statements[0], "value": 1}
+
+    def broken(requests):  # type: ignore[no-untyped-def]
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(services, "votes_cast_batch", broken)
+    status, data, headers = _request(server, "POST", path, token=world.tokens[0], body=body)
+    assert status == 503 and headers["retry-after"] == "1"
+    assert json.loads(data)["code"] == "busy"
+    assert not Vote.objects.filter(statement_id=world.statements[0]).exists()
+
+    monkeypatch.undo()  # the client retries, as the 503 asks
+    status, data, _ = _request(server, "POST", path, token=world.tokens[0], body=body)
+    assert status == 200 and json.loads(data)["changed"] is True
+    assert Vote.objects.filter(statement_id=world.statements[0]).count() == 1
