@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -188,16 +189,7 @@ def statements_next_batch(
         pids,
     ):
         voted[pid].add(sid)
-    priorities: dict[int, Mapping[int, float]] = {}
-
-    def priorities_of(cid: int) -> Callable[[], Mapping[int, float]]:
-        def load() -> Mapping[int, float]:
-            if cid not in priorities:
-                priorities[cid] = _snapshot_priorities(cid)
-            return priorities[cid]
-
-        return load
-
+    priorities = functools.cache(_snapshot_priorities)  # per batch and conversation, if needed
     chosen: list[Statement | None] = []
     for pid, cid in participants:
         conversation, seen = accepted[cid], voted[pid]
@@ -215,7 +207,7 @@ def statements_next_batch(
                 for s, author, is_seed, created in conversation.rows
                 if s not in seen and author != pid
             ]
-            sid = statement_choose(rows, priorities_of(cid), rng=rng)
+            sid = statement_choose(rows, functools.partial(priorities, cid), rng=rng)
         chosen.append(None if sid is None else conversation.by_id[sid])
     return chosen
 

@@ -82,9 +82,11 @@ class World:
         if isinstance(value, str):
             value = re.sub(
                 r"Statement (\d+)",
-                lambda m: f"Statement <S{self.statements.index(int(m[1]))}>"
-                if int(m[1]) in self.statements
-                else m[0],
+                lambda m: (
+                    f"Statement <S{self.statements.index(int(m[1]))}>"
+                    if int(m[1]) in self.statements
+                    else m[0]
+                ),
                 value,
             )
             return value.replace(self.slug, "<slug>")
@@ -222,8 +224,7 @@ def test_a_burst_of_concurrent_votes_is_stored_exactly_once(server):
         services.statement_seed(conversation=conversation, text=f"burst {i}").pk for i in range(8)
     ]
     tokens = [
-        services.participant_token(ParticipantFactory(conversation=conversation))
-        for _ in range(24)
+        services.participant_token(ParticipantFactory(conversation=conversation)) for _ in range(24)
     ]
     acknowledged: list[tuple[str, int]] = []
     lock = threading.Lock()
@@ -257,7 +258,7 @@ def test_a_burst_of_concurrent_votes_is_stored_exactly_once(server):
     "body",
     [
         {"message": "Statement 7 is rejected; it takes no votes.", "code": "conflict", "extra": {}},
-        {"text": "عربي \u202e<script>alert(1)</script> \u2028\u2029 \"q\" \\ \n 中文", "id": 1},
+        {"text": 'عربي \u202e<script>alert(1)</script> \u2028\u2029 "q" \\ \n 中文', "id": 1},
         {"statement_id": 3, "value": -1, "changed": False},
     ],
 )
