@@ -368,9 +368,13 @@ def _replaying(messages: list[dict[str, Any]], receive: Receive) -> Receive:
     return replay
 
 
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")  # DRF's parser refuses NaN and Infinity too
+
+
 def _vote_fields(body: bytes) -> tuple[Any, Any] | None:
     try:
-        data = json.loads(body)
+        data = json.loads(body, parse_constant=_not_json)
     except ValueError:
         return None
     if not isinstance(data, dict) or "statement_id" not in data or "value" not in data:

@@ -137,6 +137,7 @@ def _script(world: World) -> list[tuple[str, str, str | None, object]]:
         ("POST", f"{base}/votes/", t1, {"value": 1}),  # missing field: Django's message
         ("POST", f"{base}/votes/", t1, b"{not json"),
         ("POST", f"{base}/votes/", t1, [1, 2]),
+        ("POST", f"{base}/votes/", t1, b'{"statement_id": 1, "value": NaN}'),
         ("POST", f"{base}/votes/", "garbage-token", {"statement_id": s1, "value": 1}),
         ("GET", f"{base}/next/", "garbage-token", None),
         ("POST", f"{base}/votes/", None, {"statement_id": s1, "value": 1}),
@@ -320,3 +321,32 @@ def test_a_failed_batch_answers_503_stores_nothing_and_the_path_recovers(server,
     status, data, _ = _request(server, "POST", path, token=world.tokens[0], body=body)
     assert status == 200 and json.loads(data)["changed"] is True
     assert Vote.objects.filter(statement_id=world.statements[0]).count() == 1
+
+
+def test_arbitrary_vote_bodies_never_cause_a_server_error(server):
+    """Fuzzing the lean path (schemathesis covers the views through WSGI, which bypasses it):
+    whatever JSON arrives, the answer is a vote or the API's error shape, never a 5xx."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    world = World.build("fuzzed")
+    path = f"/api/v1/conversations/{world.slug}/votes/"
+    scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20)
+    ids = st.sampled_from(world.statements) | scalars
+    bodies = st.fixed_dictionaries({"statement_id": ids, "value": scalars}) | st.recursive(
+        scalars, lambda inner: st.lists(inner) | st.dictionaries(st.text(max_size=8), inner)
+    )
+
+    @settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(body=bodies, token=st.sampled_from([world.tokens[0], "forged", ""]))
+    def check(body: object, token: str) -> None:
+        payload = json.dumps(body).encode()  # NaN and Infinity included, as sloppy clients send
+        status, data, _ = _request(server, "POST", path, token=token or None, body=payload)
+        assert status < 500, data
+        answer = json.loads(data)
+        if status == 200:
+            assert set(answer) == {"statement_id", "value", "changed"}
+        else:
+            assert {"message", "code"} <= set(answer), answer
+
+    check()
