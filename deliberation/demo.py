@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 
 from deliberation import services
-from deliberation.models import Conversation, Statement
+from deliberation.models import Conversation, Statement, Vote
 
 DEMO_FILE = Path(settings.BASE_DIR) / "fixtures" / "demo_conversation.json"
 _CONVERSATION_KEYS = (
@@ -35,7 +36,8 @@ def _demo_user(spec: dict[str, Any]) -> Any:
 
 
 @transaction.atomic
-def demo_load(path: Path = DEMO_FILE) -> Conversation:
+def demo_load(path: Path = DEMO_FILE, *, crowd: bool = True) -> Conversation:
+    """The demo conversation, its logins and (unless `crowd` is False) its simulated voters."""
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     users = [(_demo_user(spec), spec) for spec in data["users"]]
     conversation = Conversation.objects.filter(slug=data["slug"]).first()
@@ -52,7 +54,48 @@ def demo_load(path: Path = DEMO_FILE) -> Conversation:
             services.statement_seed(
                 conversation=conversation, text=item["text"], language=item["language"]
             )
+    if crowd and data.get("simulated_crowd"):
+        demo_crowd_vote(conversation, data["statements"], data["simulated_crowd"])
     return conversation
+
+
+def demo_crowd_vote(
+    conversation: Conversation, statements: list[dict[str, Any]], spec: dict[str, Any]
+) -> int:
+    """Votes of the fixture's simulated crowd; returns how many votes changed.
+
+    Why a crowd at all: a conversation nobody voted on has no groups, no map and no common
+    ground, so a first look at the platform would show empty pages. The voters are plainly
+    labelled (external ids `demo-voter-NNN`), seeded, and idempotent: a second load finds the
+    same participants with the same votes and changes nothing.
+    """
+    rng = random.Random(spec["seed"])
+    ids = dict(conversation.statements.values_list("text", "id"))
+    statement_ids = [ids[item["text"]] for item in statements]
+    requests, n = [], 0
+    for group, size in enumerate(spec["group_sizes"]):
+        for _ in range(size):
+            n += 1
+            voter = services.participant_join(
+                conversation=conversation, external_id=f"demo-voter-{n:03d}"
+            )
+            for sid, agree in zip(statement_ids, spec["agree"], strict=True):
+                if rng.random() < spec["skip_rate"]:
+                    continue
+                draw = rng.random()
+                value = (
+                    1
+                    if draw < agree[group]
+                    else 0
+                    if draw < agree[group] + spec["pass_rate"]
+                    else -1
+                )
+                requests.append(services.VoteRequest(voter.pk, conversation.pk, sid, value))
+    outcomes = services.votes_cast_batch(requests)
+    errors = [o for o in outcomes if isinstance(o, Exception)]
+    if errors:
+        raise errors[0]
+    return sum(1 for o in outcomes if o["changed"])
 
 
 def demo_summary(conversation: Conversation) -> dict[str, Any]:
@@ -61,5 +104,7 @@ def demo_summary(conversation: Conversation) -> dict[str, Any]:
     return {
         "slug": conversation.slug,
         "statements": seeds,
+        "participants": conversation.participants.count(),
+        "votes": Vote.objects.filter(statement__conversation=conversation).count(),
         "logins": [(u["username"], u["password"]) for u in data["users"]],
     }

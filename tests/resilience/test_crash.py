@@ -27,7 +27,7 @@ def platform(tmp_path) -> Iterator[Platform]:  # type: ignore[no-untyped-def]
     extra = {"CONCORD_EXTRA_JOB_TASKS": "test.slow=tests.resilience.slow_tasks.slow_job"}
     platform = Platform(workdir=tmp_path, env_extra=extra)
     platform.manage("migrate", "--noinput", "-v0")
-    platform.manage("load_demo")
+    platform.manage("load_demo", "--no-crowd")
     try:
         yield platform
     finally:
