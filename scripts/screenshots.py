@@ -3,7 +3,7 @@
     .venv/bin/python scripts/screenshots.py
 
 Runs the same harness as the browser tests (tests/frontend/): a fresh SQLite file, the real ASGI
-app under uvicorn, Debian's chromium. It loads the demo conversation with a crowd of voters and
+app under uvicorn, Debian's chromium. It loads the demo conversation (with its simulated crowd) and
 imports the Seattle Polis conversation for the report, then photographs each page. On Seattle
 it also builds a constitution (GIC at 0.5) and runs a tiny training run (executed in the server
 process, as the browser tests do) for the constitution and training pages.
@@ -58,8 +58,7 @@ def _log_in(page: Any, server: ConcordServer, username: str, password: str, path
 
 
 def _prepare(server: ConcordServer) -> tuple[str, str]:
-    slug = server.call("demo_load")["slug"]
-    server.call("crowd_vote", slug=slug, n=40)
+    slug = server.call("demo_load")["slug"]  # with its simulated crowd
     server.call("statement_submit_anonymously", slug=slug,
                 text="An AI assistant should always cite its sources.")
     server.call("statement_submit_anonymously", slug=slug,
