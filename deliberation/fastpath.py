@@ -346,15 +346,19 @@ def _client_ip(scope: Scope, headers: dict[bytes, bytes]) -> str:
     return (client[0] if client else "") or "unknown"
 
 
-async def _read_body(receive: Receive) -> tuple[bytes, list[dict[str, Any]]]:
-    """The whole body, and the messages it came in (to replay them to Django)."""
-    chunks, messages, more = [], [], True
+async def _read_body(receive: Receive) -> tuple[bytes | None, list[dict[str, Any]]]:
+    """The body (None once it outgrows a vote: Django reads the rest, under its own limits),
+    and the messages read so far, to replay them to Django."""
+    chunks, messages, size, more = [], [], 0, True
     while more:
         message = await receive()
         messages.append(message)
         if message["type"] != "http.request":
-            break
+            return None, messages
         chunks.append(message.get("body", b""))
+        size += len(chunks[-1])
+        if size > _MAX_BODY:
+            return None, messages
         more = message.get("more_body", False)
     return b"".join(chunks), messages
 
@@ -407,9 +411,7 @@ def lean_participant_path(django_app: ASGIApp) -> ASGIApp:
         content_type = headers.get(b"content-type", b"").split(b";")[0].strip()
         body, messages = await _read_body(receive)
         fields = (
-            _vote_fields(body)
-            if content_type == b"application/json" and len(body) <= _MAX_BODY
-            else None
+            _vote_fields(body) if content_type == b"application/json" and body is not None else None
         )
         if fields is None:  # Django parses it and says what is wrong
             return await django_app(scope, _replaying(messages, receive), send)

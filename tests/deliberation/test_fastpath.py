@@ -137,6 +137,7 @@ def _script(world: World) -> list[tuple[str, str, str | None, object]]:
         ("POST", f"{base}/votes/", t1, {"value": 1}),  # missing field: Django's message
         ("POST", f"{base}/votes/", t1, b"{not json"),
         ("POST", f"{base}/votes/", t1, [1, 2]),
+        ("POST", f"{base}/votes/", t1, {"statement_id": s1, "value": -1, "pad": "x" * 20_000}),
         ("POST", f"{base}/votes/", t1, b'{"statement_id": 1, "value": NaN}'),
         ("POST", f"{base}/votes/", "garbage-token", {"statement_id": s1, "value": 1}),
         ("GET", f"{base}/next/", "garbage-token", None),
