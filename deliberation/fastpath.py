@@ -42,7 +42,7 @@ from deliberation.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from deliberation.ratelimit import rate_limits_hit
+from deliberation.ratelimit import client_ip, rate_limits_hit
 
 logger = logging.getLogger(__name__)
 
@@ -337,13 +337,13 @@ def _host_allowed(headers: dict[bytes, bytes]) -> bool:
 
 
 def _client_ip(scope: Scope, headers: dict[bytes, bytes]) -> str:
-    """As `ratelimit.client_ip` reads it from Django's META."""
-    if getattr(settings, "CONCORD_TRUST_X_FORWARDED_FOR", False):
-        forwarded = headers.get(b"x-forwarded-for", b"").decode("latin-1")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
+    """`ratelimit.client_ip`, fed the two META entries it reads."""
     client = scope.get("client")
-    return (client[0] if client else "") or "unknown"
+    meta = {
+        "HTTP_X_FORWARDED_FOR": headers.get(b"x-forwarded-for", b"").decode("latin-1"),
+        "REMOTE_ADDR": client[0] if client else "",
+    }
+    return client_ip(meta)
 
 
 async def _read_body(receive: Receive) -> tuple[bytes | None, list[dict[str, Any]]]:

@@ -93,9 +93,11 @@ class World:
         return value
 
 
-def _request(host: str, method: str, path: str, *, token: str | None, body: object = None):
+def _request(
+    host: str, method: str, path: str, *, token: str | None, body: object = None, extra=None
+):  # type: ignore[no-untyped-def]
     conn = http.client.HTTPConnection(host, timeout=20)
-    headers = {"Host": "127.0.0.1"}
+    headers = {"Host": "127.0.0.1", **(extra or {})}
     if token is not None:
         headers["X-Participant-Token"] = token
     payload = None
@@ -217,6 +219,22 @@ def test_over_the_limit_is_a_429_with_retry_after(server, settings):
     assert [status for status, _, _ in answers] == [200, 200, 429, 429]
     assert int(answers[2][2]["retry-after"]) >= 1
     assert json.loads(answers[2][1])["code"] == "rate_limited"
+
+
+def test_per_ip_limits_read_the_forwarded_address_when_trusted(server, settings):
+    settings.CONCORD_TRUST_X_FORWARDED_FOR = True
+    settings.CONCORD_RATE_LIMITS = {**settings.CONCORD_RATE_LIMITS, "vote_ip": (1, 60)}
+    world = World.build("behind-proxy")
+    path = f"/api/v1/conversations/{world.slug}/votes/"
+
+    def vote(token: str, address: str) -> int:
+        body = {"statement_id": world.statements[0], "value": 1}
+        extra = {"X-Forwarded-For": f"{address}, 10.0.0.1"}
+        return _request(server, "POST", path, token=token, body=body, extra=extra)[0]
+
+    assert vote(world.tokens[0], "203.0.113.7") == 200
+    assert vote(world.tokens[1], "203.0.113.7") == 429  # same classroom address, over its limit
+    assert vote(world.tokens[1], "198.51.100.2") == 200
 
 
 def test_a_burst_of_concurrent_votes_is_stored_exactly_once(server):
