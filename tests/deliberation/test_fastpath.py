@@ -94,8 +94,14 @@ class World:
 
 
 def _request(
-    host: str, method: str, path: str, *, token: str | None, body: object = None, extra=None
-):  # type: ignore[no-untyped-def]
+    host: str,
+    method: str,
+    path: str,
+    *,
+    token: str | None,
+    body: object = None,
+    extra: dict[str, str] | None = None,
+) -> tuple[int, str, dict[str, str]]:
     conn = http.client.HTTPConnection(host, timeout=20)
     headers = {"Host": "127.0.0.1", **(extra or {})}
     if token is not None:
