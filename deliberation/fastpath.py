@@ -23,6 +23,7 @@ import functools
 import json
 import logging
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -138,29 +139,32 @@ def _closing_on_error(handler: Callable[[list[_Ask]], list[Any]]) -> Callable[..
 
 # --- the batch handlers (run in the batcher's thread) ---------------------------------------
 
+# Two batch threads (votes, next) share these caches, and a failed batch clears them: one lock.
+_cache_lock = threading.Lock()
 _claims: OrderedDict[tuple[int, str], Any] = OrderedDict()
+_known_participants: set[tuple[int, int]] = set()  # participants are never deleted in use
 
 
 def _participant_claim(conversation_id: int, token: str) -> Any:
     """Token → participant id, memoised: checking the signature is most of a vote's CPU here."""
     key = (conversation_id, token)
-    if key in _claims:
-        _claims.move_to_end(key)
-        return _claims[key]
+    with _cache_lock:
+        if key in _claims:
+            _claims.move_to_end(key)
+            return _claims[key]
     pid = services.participant_token_claim(conversation_id=conversation_id, token=token)
-    _claims[key] = pid
-    if len(_claims) > _TOKEN_CACHE_SIZE:
-        _claims.popitem(last=False)
+    with _cache_lock:
+        _claims[key] = pid
+        if len(_claims) > _TOKEN_CACHE_SIZE:
+            _claims.popitem(last=False)
     return pid
-
-
-_known_participants: set[tuple[int, int]] = set()  # participants are never deleted in use
 
 
 def _forget_caches() -> None:
     """After a failed batch nothing cached is trusted (an admin may have deleted a participant)."""
-    _claims.clear()
-    _known_participants.clear()
+    with _cache_lock:
+        _claims.clear()
+        _known_participants.clear()
 
 
 def _identify(
@@ -180,18 +184,19 @@ def _identify(
             claimed.append((_participant_claim(state.id, ask.token), state.id, state.is_open))
         except ApplicationError as exc:
             claimed.append(exc)
-    unknown = [
-        (c[0], c[1])
-        for c in claimed
-        if not isinstance(c, ApplicationError) and (c[0], c[1]) not in _known_participants
-    ]
-    if unknown:
-        if len(_known_participants) > _TOKEN_CACHE_SIZE:
-            _known_participants.clear()
-        _known_participants.update(selectors.participants_existing(unknown))
+    pairs = {(c[0], c[1]) for c in claimed if not isinstance(c, ApplicationError)}
+    with _cache_lock:
+        known = pairs & _known_participants
+    if pairs - known:
+        found = selectors.participants_existing(list(pairs - known))
+        known |= found
+        with _cache_lock:
+            if len(_known_participants) > _TOKEN_CACHE_SIZE:
+                _known_participants.clear()
+            _known_participants.update(found)
     who = [
         c
-        if isinstance(c, ApplicationError) or (c[0], c[1]) in _known_participants
+        if isinstance(c, ApplicationError) or (c[0], c[1]) in known
         else PermissionDeniedError(services.UNKNOWN_PARTICIPANT)
         for c in claimed
     ]
