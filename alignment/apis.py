@@ -18,9 +18,9 @@ from rest_framework.views import APIView
 from alignment import constitution as const
 from alignment import services
 from alignment.models import ConstitutionVersion, TrainingRun
-from deliberation import roles
 from deliberation.apis import conversation_or_404, require_reader
-from deliberation.errors import PermissionDeniedError
+from kernel import roles
+from kernel.errors import PermissionDeniedError
 
 EXPORT_SKIP_SUFFIXES = (".pt", ".bin")  # optimizer states and pickles stay on the server
 

@@ -10,8 +10,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from consensus.models import Snapshot
-from deliberation.models import Conversation, Job
+from consensus.snapshots.models import Snapshot
+from deliberation.models import Conversation
+from kernel.models import Job
 
 
 class ConstitutionVersion(models.Model):

@@ -19,12 +19,12 @@ from django.utils import timezone
 from alignment import constitution as const
 from alignment.config import AlignmentError, ChainConfig, GenerationSettings
 from alignment.models import ConstitutionVersion, TrainingRun
-from consensus.models import Snapshot
-from consensus.selectors import snapshot_latest
-from deliberation import jobs
-from deliberation.errors import ApplicationError, NotFoundError
+from consensus.snapshots.models import Snapshot
+from consensus.snapshots.selectors import snapshot_latest
 from deliberation.models import Conversation, Statement
-from deliberation.taskqueue import job_enqueue
+from kernel import jobs
+from kernel.errors import ApplicationError, NotFoundError
+from kernel.taskqueue import job_enqueue
 
 PIPELINE_KIND = "alignment.pipeline"
 _PROGRESS_WRITE_S = 1.0

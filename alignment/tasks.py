@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django_tasks import task
 
-from deliberation import jobs
+from kernel import jobs
 
 
 @task()

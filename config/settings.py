@@ -70,8 +70,9 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "django_rq",
+    "kernel",
     "deliberation",
-    "consensus",
+    "consensus.snapshots",
     "alignment",
     "frontend",
 ]
@@ -196,7 +197,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "deliberation.api_errors.exception_handler",
+    "EXCEPTION_HANDLER": "kernel.api_errors.exception_handler",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -205,7 +206,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"ProjectionEnum": "consensus.apis.PROJECTION_CHOICES"},
+    "ENUM_NAME_OVERRIDES": {"ProjectionEnum": "consensus.snapshots.apis.PROJECTION_CHOICES"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.openapi.add_error_responses",

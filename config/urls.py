@@ -19,7 +19,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/auth/token/", obtain_auth_token, name="api-token"),
     path("api/v1/", include("deliberation.urls")),
-    path("api/v1/", include("consensus.urls")),
+    path("api/v1/", include("consensus.snapshots.urls")),
     path("api/v1/", include("alignment.urls")),
     re_path(r"^api/", api_not_found),
     path("accounts/", include("django.contrib.auth.urls")),

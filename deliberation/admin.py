@@ -1,6 +1,7 @@
 from django.contrib import admin
 
-from deliberation.models import AuditEvent, Conversation, Job, Participant, Statement, Vote
+from deliberation.models import AuditEvent, Conversation, Participant, Statement, Vote
+from kernel.models import Job
 
 
 @admin.register(Conversation)

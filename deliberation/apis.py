@@ -18,10 +18,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from deliberation import roles, selectors, services
-from deliberation.errors import ConversationClosedError, PermissionDeniedError
-from deliberation.models import AuditEvent, Conversation, Job, Participant, Statement, Vote
-from deliberation.ratelimit import client_ip, rate_limit
+from deliberation import selectors, services
+from deliberation.models import AuditEvent, Conversation, Participant, Statement, Vote
+from kernel import roles
+from kernel.errors import ConversationClosedError, PermissionDeniedError
+from kernel.models import Job
+from kernel.ratelimit import client_ip, rate_limit
 
 PARTICIPANT_HEADER = "HTTP_X_PARTICIPANT_TOKEN"
 

@@ -8,7 +8,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from deliberation.models import Conversation
-from deliberation.realtime import conversation_group
+from kernel.realtime import conversation_group
 
 
 @database_sync_to_async

@@ -36,14 +36,14 @@ from django.db import connection
 from django.http.request import split_domain_port, validate_host
 
 from deliberation import selectors, services
-from deliberation.api_errors import application_error_body
-from deliberation.errors import (
+from kernel.api_errors import application_error_body
+from kernel.errors import (
     ApplicationError,
     ConversationClosedError,
     NotFoundError,
     PermissionDeniedError,
 )
-from deliberation.ratelimit import client_ip, rate_limits_hit
+from kernel.ratelimit import client_ip, rate_limits_hit
 
 logger = logging.getLogger(__name__)
 

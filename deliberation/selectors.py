@@ -13,8 +13,10 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from deliberation import rawsql, roles
-from deliberation.models import Conversation, Job, Participant, Statement, Vote
+from deliberation import rawsql
+from deliberation.models import Conversation, Participant, Statement, Vote
+from kernel import roles
+from kernel.models import Job
 
 ACCEPTED = Statement.Moderation.ACCEPTED
 
@@ -47,7 +49,9 @@ def statements_unvoted_for(participant: Participant) -> QuerySet[Statement]:
 
 
 def _snapshot_priorities(conversation_id: int) -> Mapping[int, float]:
-    from consensus.selectors import snapshot_priorities  # consensus builds on deliberation
+    from consensus.snapshots.selectors import (
+        snapshot_priorities,  # consensus builds on deliberation
+    )
 
     return snapshot_priorities(conversation_id=conversation_id)
 

@@ -17,14 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from deliberation import rawsql, realtime
-from deliberation.errors import (
-    ApplicationError,
-    ConflictError,
-    ConversationClosedError,
-    NotFoundError,
-    PermissionDeniedError,
-)
+from deliberation import rawsql
 from deliberation.models import (
     AuditEvent,
     Conversation,
@@ -35,6 +28,14 @@ from deliberation.models import (
     VoteEvent,
 )
 from deliberation.selectors import statement_vote_counts
+from kernel import realtime
+from kernel.errors import (
+    ApplicationError,
+    ConflictError,
+    ConversationClosedError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 
 _TOKEN_SALT = "concord.participant"
 COUNTS_INTERVAL_S = 0.25
@@ -550,7 +551,7 @@ def _broadcast_counts(conversation_id: int, statement_id: int) -> None:
 
 def _request_recompute(conversation_id: int) -> None:
     """Ask for a (debounced) consensus recompute once this transaction commits."""
-    from consensus.scheduling import recompute_request  # consensus builds on deliberation
+    from consensus.snapshots.scheduling import recompute_request  # consensus builds on deliberation
 
     transaction.on_commit(lambda: recompute_request(conversation_id))
 

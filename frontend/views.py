@@ -19,12 +19,13 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from deliberation import roles, services
-from deliberation.errors import ApplicationError
+from deliberation import services
 from deliberation.models import Conversation
 from deliberation.polis_io import polis_export
 from frontend import strings
 from frontend.forms import ConversationNewForm
+from kernel import roles
+from kernel.errors import ApplicationError
 
 
 def _conversation(slug: str) -> Conversation:
@@ -187,7 +188,7 @@ def export_polis(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def export_snapshot(request: HttpRequest, slug: str) -> HttpResponse:
     """The latest consensus snapshot as a JSON download (same shape as the API's)."""
-    from consensus.selectors import snapshot_latest  # consensus builds on deliberation
+    from consensus.snapshots.selectors import snapshot_latest  # consensus builds on deliberation
 
     conversation = _conversation(slug)
     _require_reader(request, conversation)

@@ -41,7 +41,7 @@ def _fresh_cache():  # type: ignore[no-untyped-def]
 @pytest.fixture(autouse=True)
 def _fresh_broadcast_throttle():  # type: ignore[no-untyped-def]
     """Vote-count pushes are throttled per statement id; ids repeat between tests."""
-    from deliberation import realtime
+    from kernel import realtime
 
     realtime._last_sent.clear()
 
@@ -76,8 +76,8 @@ def participant(conversation):  # type: ignore[no-untyped-def]
 @pytest.fixture(autouse=True)
 def _forget_recent_recomputes():  # type: ignore[no-untyped-def]
     """The recompute debounce and the push throttle remember per process: start each test afresh."""
-    from consensus import scheduling
-    from deliberation import realtime
+    from consensus.snapshots import scheduling
+    from kernel import realtime
 
     scheduling._recently_queued.clear()
     realtime._last_sent.clear()

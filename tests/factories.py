@@ -6,8 +6,9 @@ import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from consensus.models import Snapshot
-from deliberation.models import Conversation, Job, Participant, Statement, Vote
+from consensus.snapshots.models import Snapshot
+from deliberation.models import Conversation, Participant, Statement, Vote
+from kernel.models import Job
 
 
 class UserFactory(factory.django.DjangoModelFactory):

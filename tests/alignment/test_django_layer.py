@@ -13,9 +13,9 @@ from rest_framework.test import APIClient
 
 from alignment import services
 from alignment.models import ConstitutionVersion, TrainingRun
-from consensus.services import snapshot_compute
-from deliberation.errors import ApplicationError
+from consensus.snapshots.services import snapshot_compute
 from deliberation.models import Conversation
+from kernel.errors import ApplicationError
 
 pytestmark = pytest.mark.django_db
 POLIS = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "polis"
@@ -173,7 +173,7 @@ def test_model_output_with_nul_characters_is_stored_safely(seattle):
 @pytest.mark.slow
 def test_a_run_started_through_the_api_is_executed_by_the_worker_task(seattle, researcher):
     from alignment.tasks import run_pipeline_task
-    from deliberation.models import Job
+    from kernel.models import Job
 
     client = APIClient()
     client.force_authenticate(researcher)

@@ -110,8 +110,8 @@ def test_a_minimal_valid_folder_reads(tmp_path: Path) -> None:
     ("files", "message"),
     [
         ({"votes": VOTES}, "comments.csv: file not found"),
-        ({"comments": COMMENTS}, "need votes.csv or participants-votes.csv"),
-        ({"comments": COMMENTS.replace("moderated,", ""), "votes": VOTES}, "missing column"),
+        ({"comments": COMMENTS.replace("comment-body", "text"), "votes": VOTES},
+         "missing column(s) comment-body"),
         ({"comments": COMMENTS, "votes": VOTES.replace(",vote\n", ",v\n")},
          "missing column(s) vote"),
         ({"comments": COMMENTS, "votes": VOTES + "12,x,zero,1,1\n"}, "line 4: column 'comment-id'"),
@@ -120,7 +120,6 @@ def test_a_minimal_valid_folder_reads(tmp_path: Path) -> None:
         ({"comments": COMMENTS, "votes": VOTES + "12,x,0\n"}, "line 4: row has 3 fields"),
         ({"comments": COMMENTS + '3,x,2,3,0,0,1,"never closed\n', "votes": VOTES}, "malformed CSV"),
         ({"comments": COMMENTS.replace(",1,first", ",7,first"), "votes": VOTES}, "moderated must"),
-        ({"comments": COMMENTS + "3,x,1,3,0,0,1,dup\n", "votes": VOTES}, "duplicate comment-id 1"),
         ({"comments": COMMENTS, "participants_votes": PV + "2,0,0,1,1,0,1\n"}, "line 3: row has"),
         ({"comments": COMMENTS, "participants_votes": PV + "2,,0,1,1,0,1,x\n"},
          "must be an integer"),
@@ -143,3 +142,62 @@ def test_the_error_names_the_file(tmp_path: Path) -> None:
 def test_a_missing_folder_is_a_format_error(tmp_path: Path) -> None:
     with pytest.raises(PolisFormatError, match="not a directory"):
         read_polis_export(tmp_path / "nope")
+
+
+# --------------------------------------------------------------------------- export variants
+
+PV_XID = (
+    "participant,xid,group-id,n-comments,n-votes,n-agree,n-disagree,0,1,extra\n"
+    "1,alice@site,0,0,2,1,1,1,-1,z\n"
+    "4,,1,0,1,0,0,0,,z\n"
+)
+
+
+def test_the_xid_column_is_kept_as_external_id_and_extra_columns_are_ignored(
+    tmp_path: Path,
+) -> None:
+    export = read_polis_export(_folder(tmp_path, comments=COMMENTS, participants_votes=PV_XID))
+    assert export.xids == {1: "alice@site"}
+    assert export.group_ids == {1: 0, 4: 1}
+    assert sorted((v.pid, v.tid, v.vote) for v in export.votes) == [(1, 0, 1), (1, 1, -1),
+                                                                   (4, 0, 0)]
+    assert any("extra" in note for note in export.notes)
+
+
+def test_without_votes_csv_the_matrix_is_read_and_has_no_timestamps(tmp_path: Path) -> None:
+    export = read_polis_export(_folder(tmp_path, comments=COMMENTS, participants_votes=PV))
+    assert export.vote_source == "participants-votes.csv"
+    assert not export.has_timestamps
+    assert any("no votes.csv" in note for note in export.notes)
+
+
+def test_a_comments_only_export_reads_with_no_votes(tmp_path: Path) -> None:
+    export = read_polis_export(_folder(tmp_path, comments=COMMENTS))
+    assert [c.tid for c in export.comments] == [0, 1]
+    assert export.votes == [] and export.vote_source == "none"
+
+
+def test_bom_unsorted_rows_and_a_repeated_comment_row_read(tmp_path: Path) -> None:
+    header, first, second = COMMENTS.splitlines()
+    comments = "\ufeff" + "\n".join([header, second, first, "3,x,1,3,0,0,1,again"]) + "\n"
+    votes = "timestamp,datetime,comment-id,voter-id,vote\n11,x,1,1,-1\n10,x,0,1,1\n10,x,0,1,1\n"
+    export = read_polis_export(_folder(tmp_path, comments=comments, votes=votes))
+    assert [(c.tid, c.text) for c in export.comments] == [(0, "first"), (1, "again")]
+    assert [v.timestamp_ms for v in export.votes] == [10, 10, 11]
+    assert len(export.latest_votes()) == 2
+    assert any("repeats 1 comment-id" in note for note in export.notes)
+
+
+def test_missing_optional_columns_take_defaults(tmp_path: Path) -> None:
+    comments = "comment-id,comment-body,is-meta\n0,first,0\n1,meta one,1\n"
+    export = read_polis_export(_folder(tmp_path, comments=comments, votes=VOTES))
+    assert [(c.moderated, c.is_meta, c.author_pid) for c in export.comments] == [
+        (1, False, None), (1, True, None)]
+    assert any("no 'moderated' column" in note for note in export.notes)
+
+
+def test_summary_csv_is_read_with_multiline_values(tmp_path: Path) -> None:
+    summary = 'topic,Tax\nvoters,12\nconversation-description,"two\nlines"\n'
+    export = read_polis_export(_folder(tmp_path, comments=COMMENTS, votes=VOTES, summary=summary))
+    assert export.summary == {"topic": "Tax", "voters": "12",
+                              "conversation-description": "two\nlines"}

@@ -2,7 +2,9 @@
 
 import numpy as np
 
-from consensus.replay import replay, update_points
+import pytest
+
+from consensus.replay import ReplayError, replay, update_points
 
 
 def test_updates_fire_every_n_votes_and_at_the_end() -> None:
@@ -32,4 +34,24 @@ def test_replay_carries_state_and_sticky_in_conv() -> None:
     out = replay(pids, tids, votes, stamps, every_ms=None, every_votes=3)
     assert out.n_updates > 10
     assert out.result.in_conv[0]
+    assert out.result.state.n_updates == out.n_updates
+
+
+def test_replay_refuses_votes_without_timestamps() -> None:
+    with pytest.raises(ReplayError, match="no timestamp"):
+        replay([0, 1], [0, 0], [1, -1], [5, None])
+
+
+def test_replay_refuses_when_every_vote_has_the_same_time() -> None:
+    with pytest.raises(ReplayError, match="same timestamp"):
+        replay([0, 1], [0, 0], [1, -1], [5, 5])
+
+
+def test_replay_bounds_the_number_of_updates() -> None:
+    rng = np.random.default_rng(1)
+    n = 600
+    out = replay(rng.integers(0, 40, n), rng.integers(0, 12, n), rng.choice([-1, 0, 1], n),
+                 np.arange(n), every_votes=2, every_ms=None, max_updates=10)
+    assert out.n_scheduled == 300
+    assert out.n_updates <= 11
     assert out.result.state.n_updates == out.n_updates

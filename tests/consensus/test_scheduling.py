@@ -8,14 +8,14 @@ import pytest
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from consensus import scheduling
+from consensus.snapshots import scheduling
 from deliberation import services
-from deliberation.models import Job
+from kernel.models import Job
 from tests.factories import ParticipantFactory, StatementFactory
 
 pytestmark = pytest.mark.django_db
 
-TASK_PATH = "consensus.tasks.recompute_conversation"
+TASK_PATH = "consensus.snapshots.tasks.recompute_conversation"
 
 
 @pytest.fixture

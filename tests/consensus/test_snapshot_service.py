@@ -11,11 +11,12 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 from sklearn.metrics import adjusted_rand_score
 
-from consensus.models import Snapshot
-from consensus.services import snapshot_compute
-from consensus.tasks import recompute_conversation
-from deliberation import jobs, selectors, services
+from consensus.snapshots.models import Snapshot
+from consensus.snapshots.services import snapshot_compute
+from consensus.snapshots.tasks import recompute_conversation
+from deliberation import selectors, services
 from deliberation.models import Conversation, Participant
+from kernel import jobs
 
 pytestmark = pytest.mark.django_db
 POLIS = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "polis"
@@ -130,7 +131,7 @@ def test_a_recompute_can_add_the_umap_map_beside_pca(seattle):
 
 
 def test_unknown_consensus_options_are_refused_clearly(seattle):
-    from deliberation.errors import ApplicationError
+    from kernel.errors import ApplicationError
 
     with pytest.raises(ApplicationError, match="projection"):
         snapshot_compute(conversation_id=seattle.pk, config={"projection": "tsne"})
@@ -140,7 +141,7 @@ def test_unknown_consensus_options_are_refused_clearly(seattle):
 
 def test_old_snapshots_are_pruned_but_those_behind_a_constitution_are_kept(seattle, monkeypatch):
     from alignment.services import constitution_build
-    from consensus import services as consensus_services
+    from consensus.snapshots import services as consensus_services
 
     monkeypatch.setattr(consensus_services, "SNAPSHOTS_KEPT", 2)
     first = snapshot_compute(conversation_id=seattle.pk)

@@ -10,8 +10,8 @@ from typing import Any
 
 from django_tasks import task
 
-from deliberation import jobs
-from deliberation.models import Job
+from kernel import jobs
+from kernel.models import Job
 
 ECHO_KIND = "tests.echo"
 

@@ -10,7 +10,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from deliberation import services
-from deliberation.models import Conversation, DemographicAnswer, Job, Statement, Vote
+from deliberation.models import Conversation, DemographicAnswer, Statement, Vote
+from kernel.models import Job
 from tests.factories import (
     JobFactory,
     ParticipantFactory,

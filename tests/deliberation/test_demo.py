@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 
 from alignment import services as alignment_services
-from consensus.services import snapshot_compute
+from consensus.snapshots.services import snapshot_compute
 from deliberation.demo import DEMO_FILE, demo_load
 from deliberation.models import Participant, Vote, VoteEvent
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from deliberation import jobs
-from deliberation.models import Job
+from kernel import jobs
+from kernel.models import Job
 from tests.factories import JobFactory
 
 pytestmark = pytest.mark.django_db
@@ -115,7 +115,7 @@ def test_a_requeued_job_runs_again_and_counts_its_attempts(
 
 
 def test_requeue_of_an_unknown_kind_fails_the_job(conversation):
-    from deliberation.taskqueue import job_requeue
+    from kernel.taskqueue import job_requeue
 
     job = JobFactory(conversation=conversation, kind="nobody.knows")
     job_requeue(job)

@@ -6,8 +6,8 @@ import pytest
 from django.core import signing
 
 from deliberation import services
-from deliberation.errors import ApplicationError, PermissionDeniedError
 from deliberation.models import Participant
+from kernel.errors import ApplicationError, PermissionDeniedError
 from tests.factories import ConversationFactory, ParticipantFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

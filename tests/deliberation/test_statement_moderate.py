@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from deliberation import services
-from deliberation.errors import ApplicationError
 from deliberation.models import Statement
+from kernel.errors import ApplicationError
 from tests.factories import StatementFactory
 
 pytestmark = pytest.mark.django_db

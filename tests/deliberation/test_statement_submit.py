@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from deliberation import services
-from deliberation.errors import (
+from deliberation.models import Statement
+from kernel.errors import (
     ApplicationError,
     ConflictError,
     ConversationClosedError,
     PermissionDeniedError,
 )
-from deliberation.models import Statement
 from tests.factories import ConversationFactory, ParticipantFactory
 
 pytestmark = pytest.mark.django_db

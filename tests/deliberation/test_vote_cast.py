@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from deliberation import services
-from deliberation.errors import (
+from deliberation.models import Statement, Vote, VoteEvent
+from kernel.errors import (
     ApplicationError,
     ConflictError,
     ConversationClosedError,
     NotFoundError,
 )
-from deliberation.models import Statement, Vote, VoteEvent
 from tests.factories import StatementFactory
 
 pytestmark = pytest.mark.django_db
@@ -82,7 +82,7 @@ def test_it_rejects_votes_in_closed_conversations(participant, statement, conver
 def test_a_vote_asks_for_a_debounced_recompute(
     participant, statement, django_capture_on_commit_callbacks
 ):
-    from deliberation.models import Job
+    from kernel.models import Job
 
     with django_capture_on_commit_callbacks(execute=True):
         services.vote_cast(participant=participant, statement_id=statement.pk, value=1)

@@ -19,8 +19,9 @@ from django_tasks_db.models import DBTaskResult
 from rest_framework.test import APIClient
 from rq import SimpleWorker
 
-from deliberation import jobs, services
-from deliberation.models import Job
+from deliberation import services
+from kernel import jobs
+from kernel.models import Job
 from tests.deliberation.tasks_for_tests import ECHO_KIND, echo_job, failing_job
 from tests.factories import StatementFactory
 
@@ -92,7 +93,7 @@ def test_the_worker_command_runs_queued_jobs(conversation, researcher):
 
 
 def test_the_worker_recovers_jobs_a_crash_left_running(conversation, monkeypatch):
-    from deliberation import taskqueue
+    from kernel import taskqueue
 
     monkeypatch.setitem(
         taskqueue.TASKS_BY_KIND, ECHO_KIND, "tests.deliberation.tasks_for_tests.echo_job"

@@ -12,9 +12,10 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from deliberation import realtime, services
+from deliberation import services
 from deliberation.models import Conversation
 from deliberation.polis_io import polis_import
+from kernel import realtime
 
 __all__ = [
     "conversation_create",
@@ -71,7 +72,7 @@ def crowd_vote(*, slug: str, n: int = 16, seed: int = 7) -> dict[str, Any]:
 
 def snapshot_build(*, slug: str) -> dict[str, Any]:
     """Compute a real consensus snapshot (as the worker does) and push the "snapshot" event."""
-    from consensus.services import snapshot_compute
+    from consensus.snapshots.services import snapshot_compute
 
     conversation = Conversation.objects.get(slug=slug)
     snapshot = snapshot_compute(conversation_id=conversation.pk)

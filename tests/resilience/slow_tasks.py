@@ -6,7 +6,7 @@ import time
 
 from django_tasks import task
 
-from deliberation import jobs
+from kernel import jobs
 
 SLOW_KIND = "test.slow"
 

@@ -14,10 +14,10 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from alignment import services
-from consensus.selectors import snapshot_latest
-from consensus.services import snapshot_compute
-from deliberation.errors import ApplicationError
+from consensus.snapshots.selectors import snapshot_latest
+from consensus.snapshots.services import snapshot_compute
 from deliberation.models import Conversation
+from kernel.errors import ApplicationError
 
 
 class Command(BaseCommand):

@@ -6,8 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from deliberation.errors import ApplicationError
 from deliberation.polis_io import polis_export
+from kernel.errors import ApplicationError
 
 
 class Command(BaseCommand):

@@ -12,8 +12,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
-from deliberation.jobs import STALE_AFTER, jobs_recover_stale
-from deliberation.taskqueue import job_requeue
+from kernel.jobs import STALE_AFTER, jobs_recover_stale
+from kernel.taskqueue import job_requeue
 
 
 class Command(BaseCommand):

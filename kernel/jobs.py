@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from deliberation.models import Job
+from kernel.models import Job
 
 MAX_ATTEMPTS = 3
 STALE_AFTER = timedelta(seconds=90)

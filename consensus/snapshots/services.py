@@ -17,20 +17,20 @@ from django.db.models import Max
 
 from consensus.demographics import demographic_breakdown
 from consensus.matrix import VoteMatrix
-from consensus.models import Snapshot
 from consensus.pipeline import ConsensusConfig, PipelineState, run, statement_priorities
-from consensus.selectors import snapshot_latest
-from deliberation import realtime
-from deliberation.errors import ApplicationError, NotFoundError
+from consensus.snapshots.models import Snapshot
+from consensus.snapshots.selectors import snapshot_latest
 from deliberation.models import (
     Conversation,
     DemographicAnswer,
-    Job,
     Participant,
     Statement,
     Vote,
     VoteEvent,
 )
+from kernel import realtime
+from kernel.errors import ApplicationError, NotFoundError
+from kernel.models import Job
 
 _MATH_STATES = (Statement.Moderation.ACCEPTED, Statement.Moderation.REJECTED)
 # A busy conversation gets a snapshot every few seconds; keep the recent ones and any that a

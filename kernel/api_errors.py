@@ -10,7 +10,7 @@ from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from deliberation.errors import ApplicationError, RateLimitedError
+from kernel.errors import ApplicationError, RateLimitedError
 
 
 def _flatten(detail: Any) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from consensus.services import snapshot_compute, snapshot_export_json
+from consensus.snapshots.services import snapshot_compute, snapshot_export_json
 from deliberation.models import Conversation
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from django_tasks import task
 
-from deliberation import jobs
+from kernel import jobs
 
 
 @task()
 def recompute_conversation(job_id: int) -> None:
-    from consensus.services import snapshot_compute
+    from consensus.snapshots.services import snapshot_compute
 
     def work(job):  # type: ignore[no-untyped-def]
         config = job.params.get("config") or None

@@ -8,10 +8,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from consensus import scheduling, selectors
-from deliberation import roles
+from consensus.snapshots import scheduling, selectors
 from deliberation.apis import JobSerializer, conversation_or_404
-from deliberation.errors import NotFoundError, PermissionDeniedError
+from kernel import roles
+from kernel.errors import NotFoundError, PermissionDeniedError
 
 
 class SnapshotSerializer(serializers.Serializer):

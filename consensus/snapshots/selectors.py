@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from consensus.models import Snapshot
+from consensus.snapshots.models import Snapshot
 
 
 def snapshot_latest(*, conversation_id: int) -> Snapshot | None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.db import models
 
-from deliberation.models import Conversation, Job
+from deliberation.models import Conversation
+from kernel.models import Job
 
 
 class Snapshot(models.Model):

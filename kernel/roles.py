@@ -7,9 +7,17 @@ group: read everything, export), participant (a Participant row of one conversat
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
-from deliberation.models import Conversation
+
+class Moderated(Protocol):
+    """What a role check needs of a conversation: its moderators (a related manager).
+
+    A protocol, not deliberation's model, so the kernel imports no app.
+    """
+
+    @property
+    def moderators(self) -> Any: ...
 
 RESEARCHERS_GROUP = "researchers"
 MODERATORS_GROUP = "moderators"
@@ -41,7 +49,7 @@ def can_create_conversation(user: Any) -> bool:
     return is_admin(user) or _in_group(user, MODERATORS_GROUP)
 
 
-def is_moderator(user: Any, conversation: Conversation) -> bool:
+def is_moderator(user: Any, conversation: Moderated) -> bool:
     if is_admin(user):
         return True
     if not _authenticated(user):
@@ -56,6 +64,6 @@ def moderated_ids(user: Any) -> set[int]:
     return set(user.moderated_conversations.values_list("pk", flat=True))
 
 
-def can_read_all(user: Any, conversation: Conversation) -> bool:
+def can_read_all(user: Any, conversation: Moderated) -> bool:
     """Pending/rejected statements, individual votes, jobs: moderators and researchers."""
     return is_researcher(user) or is_moderator(user, conversation)

@@ -17,7 +17,7 @@ import redis
 from django.conf import settings
 from django.core.cache import cache
 
-from deliberation.errors import RateLimitedError
+from kernel.errors import RateLimitedError
 
 
 @dataclass(frozen=True)

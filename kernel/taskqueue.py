@@ -1,5 +1,7 @@
 """Mapping from job kinds to the task that runs them, so a recovered job can be re-queued.
 
+Apps register their kinds with `job_task_register` when Django starts.
+
 `CONCORD_EXTRA_JOB_TASKS` ("kind=dotted.path,kind2=...") registers more kinds without code
 changes; the crash test uses it for a deliberately slow job.
 """
@@ -11,12 +13,15 @@ from typing import Any
 
 from django.utils.module_loading import import_string
 
-from deliberation.models import Job
+from kernel.models import Job
 
-TASKS_BY_KIND = {
-    "consensus.recompute": "consensus.tasks.recompute_conversation",
-    "alignment.pipeline": "alignment.tasks.run_pipeline_task",
-}
+TASKS_BY_KIND: dict[str, str] = {}
+
+
+def job_task_register(kind: str, task_path: str) -> None:
+    """Apps name the task behind each of their job kinds (from AppConfig.ready); the kernel
+    imports no app, so this is how a recovered job finds its task again."""
+    TASKS_BY_KIND[kind] = task_path
 
 
 def _task_paths() -> dict[str, str]:

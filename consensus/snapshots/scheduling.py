@@ -15,9 +15,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from deliberation import jobs
-from deliberation.models import Conversation, Job
-from deliberation.taskqueue import job_enqueue
+from deliberation.models import Conversation
+from kernel import jobs
+from kernel.models import Job
+from kernel.taskqueue import job_enqueue
 
 RECOMPUTE_KIND = "consensus.recompute"
 # Per-process memo: skip the database check for a conversation we queued a job for moments ago.
@@ -34,7 +35,7 @@ def recompute_enqueue(
     *, conversation_id: int, delay_s: float = 0.0, user: object = None, config: dict | None = None
 ) -> Job:
     """Queue a recompute job now (moderator button, management command, first request)."""
-    from consensus.tasks import recompute_conversation
+    from consensus.snapshots.tasks import recompute_conversation
 
     params = {"config": config} if config else {}
     job = jobs.job_create(

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from consensus import apis
+from consensus.snapshots import apis
 
 urlpatterns = [
     path(

@@ -1,0 +1,1 @@
+"""Shared kernel every app may import: errors, jobs and their queue, realtime, roles, limits.\n\nIt imports no Concord app; apps register what the kernel needs (job tasks) at start-up.\n"""
