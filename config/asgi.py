@@ -1,5 +1,4 @@
-"""ASGI entry point: HTTP through Django (the two hot participant requests through the lean
-path in deliberation/fastpath.py first), websockets through Channels."""
+"""ASGI entry point: HTTP through Django, websockets through Channels."""
 
 import os
 
@@ -12,16 +11,13 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from deliberation.fastpath import lean_participant_path  # noqa: E402
 from deliberation.routing import websocket_urlpatterns  # noqa: E402
 
-application = lean_participant_path(
-    ProtocolTypeRouter(
-        {
-            "http": django_asgi_app,
-            "websocket": AllowedHostsOriginValidator(
-                AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-            ),
-        }
-    )
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        ),
+    }
 )

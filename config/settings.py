@@ -78,6 +78,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that it sees every answer under /api/ (Django's own 400/403/404/500 pages
+    # included) and refuses oversized or hostile bodies before anything parses them.
+    "kernel.middleware.ApiGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -113,6 +116,10 @@ DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
+        # A connection PostgreSQL terminated (restart, pg_terminate_backend, failover) is
+        # noticed before a request uses it: persistent connections are pinged at request start
+        # and the pool checks each connection as it hands it out (then opens a fresh one).
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
@@ -123,6 +130,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "min_size": 1,
         "max_size": env_int("DB_POOL_MAX", 16),
         "timeout": 30,
+        # Connections older than this are replaced, so none outlives a server-side idle kill.
+        "max_lifetime": env_int("DB_POOL_MAX_LIFETIME_S", 1800),
+        "max_idle": env_int("DB_POOL_MAX_IDLE_S", 300),
     }
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL + a busy timeout let the web server and the worker write the same file without
@@ -136,19 +146,58 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
+
+def _embedded_channel_layer_path() -> Path:
+    """The channel-layer file every process of one installation shares.
+
+    Derived from the database, so the server and the worker (and each test installation, which
+    has its own database) meet in the same file without configuring anything:
+    `<sqlite file>-channels`, or one file per PostgreSQL database under CONCORD_DATA_DIR.
+    """
+    explicit = os.environ.get("CONCORD_CHANNEL_LAYER_PATH", "")
+    if explicit:
+        return Path(explicit)
+    database = DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        return Path(f"{database['NAME']}-channels")
+    key = "-".join(str(database.get(part) or "") for part in ("HOST", "PORT", "NAME"))
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in key)
+    data_dir = Path(os.environ.get("CONCORD_DATA_DIR", BASE_DIR / "var"))
+    return data_dir / f"channels-{safe}.sqlite3"
+
+
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # channels_redis blocks up to 5 s in BZPOPMIN waiting for a message; redis-py's
+                # socket timeout must be longer, or every quiet consumer raises TimeoutError and
+                # its socket is closed 5-10 s after the last event. Health checks (PING on a
+                # connection idle this long) find half-open connections before they are used.
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": env_int("REDIS_SOCKET_TIMEOUT_S", 30),
+                        "socket_connect_timeout": 5,
+                        "socket_keepalive": True,
+                        "health_check_interval": 15,
+                        "retry_on_timeout": True,
+                    }
+                ],
                 "prefix": os.environ.get("CHANNELS_PREFIX", "concord"),
             },
         }
     }
     TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {
+        "default": {
+            # Cross-process without a server: the worker's broadcasts reach every page.
+            "BACKEND": "kernel.channel_layer.SQLiteChannelLayer",
+            "CONFIG": {"path": str(_embedded_channel_layer_path())},
+        }
+    }
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
 # django-rq reads its queues from here; used by the RQ task backend when REDIS_URL is set.
@@ -193,7 +242,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "kernel.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -233,14 +282,52 @@ CONCORD_RATE_LIMITS = {
         "join_ip": (120, 60),
     }.items()
 }
-# Serve token-identified "next statement" and "vote" requests on the batched lean path
-# (deliberation/fastpath.py); 0 sends them through the Django views like every other request.
-CONCORD_LEAN_VOTE_PATH = env_bool("CONCORD_LEAN_VOTE_PATH", True)
+# How many reverse proxies in front of the server append to X-Forwarded-For: the client is the
+# entry that many hops from the right (entries further left are written by the client itself).
+CONCORD_TRUSTED_PROXIES = env_int("CONCORD_TRUSTED_PROXIES", 0)
+if CONCORD_TRUSTED_PROXIES < 0:
+    raise ImproperlyConfigured("CONCORD_TRUSTED_PROXIES must be 0 or more")
+# The old switch trusted the leftmost, client-written entry; it now means one proxy.
 CONCORD_TRUST_X_FORWARDED_FOR = env_bool("CONCORD_TRUST_X_FORWARDED_FOR", False)
+if CONCORD_TRUST_X_FORWARDED_FOR and "CONCORD_TRUSTED_PROXIES" not in os.environ:
+    CONCORD_TRUSTED_PROXIES = 1
+# Where rate-limit counters live: "redis" (REDIS_URL), "database" (shared by every process on
+# the same database, the default without Redis) or "memory" (per process: a startup warning
+# says so unless DEBUG).
+CONCORD_RATE_LIMIT_STORE = os.environ.get(
+    "CONCORD_RATE_LIMIT_STORE", "redis" if REDIS_URL else "database"
+)
+if CONCORD_RATE_LIMIT_STORE not in {"redis", "database", "memory"}:
+    raise ImproperlyConfigured("CONCORD_RATE_LIMIT_STORE must be redis, database or memory")
+if CONCORD_RATE_LIMIT_STORE == "redis" and not REDIS_URL:
+    raise ImproperlyConfigured("CONCORD_RATE_LIMIT_STORE=redis needs REDIS_URL")
+# Hostile-input limits on every /api/ request (kernel/middleware.py): larger bodies get 413,
+# deeper JSON 400; list endpoints serve at most this many rows a page.
+CONCORD_API_MAX_BODY_BYTES = env_int("CONCORD_API_MAX_BODY_BYTES", 1024 * 1024)
+CONCORD_API_MAX_JSON_DEPTH = env_int("CONCORD_API_MAX_JSON_DEPTH", 32)
+CONCORD_API_MAX_PAGE_SIZE = env_int("CONCORD_API_MAX_PAGE_SIZE", 1000)
+# Participant tokens older than this are refused (the participant joins again: same account or
+# external id gives the same participant). Revoking bumps Participant.token_version.
+CONCORD_PARTICIPANT_TOKEN_TTL = env_int("CONCORD_PARTICIPANT_TOKEN_TTL", 30 * 24 * 3600)
+# The server pings every open websocket this often, so proxies and NAT never see it idle.
+CONCORD_WS_HEARTBEAT_S = float(os.environ.get("CONCORD_WS_HEARTBEAT_S", "20"))
+# Content-Security-Policy on every page: scripts, styles and connections from this origin only.
+CONCORD_CSP = os.environ.get(
+    "CONCORD_CSP",
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self' ws: wss:; font-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'",
+)
+# Group-commit token voters' votes (deliberation/vote_batching.py); 0 casts each vote through
+# the DRF view, one commit per vote (same service, same answers: for comparison and debugging).
+CONCORD_VOTE_BATCHING = env_bool("CONCORD_VOTE_BATCHING", True)
 CONCORD_STATEMENT_MAX_LENGTH = env_int("CONCORD_STATEMENT_MAX_LENGTH", 1000)
 CONCORD_MAX_STATEMENTS_PER_PARTICIPANT = env_int("CONCORD_MAX_STATEMENTS_PER_PARTICIPANT", 50)
 # Recompute policy: at most one consensus recompute per conversation per this many seconds.
 CONCORD_RECOMPUTE_DEBOUNCE_S = float(os.environ.get("CONCORD_RECOMPUTE_DEBOUNCE_S", "2"))
+# Jobs: a running job whose heartbeat is older than this is taken to be dead and re-queued; it
+# beats every quarter of it, and the worker sweeps for lost jobs as often (kernel/jobs.py).
+CONCORD_JOB_STALE_S = float(os.environ.get("CONCORD_JOB_STALE_S", "60"))
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # the page JavaScript reads it to send X-CSRFToken

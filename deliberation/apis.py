@@ -32,6 +32,27 @@ def _session_key(conversation: Conversation) -> str:
     return f"concord.participant.{conversation.pk}"
 
 
+def _session_version_key(conversation: Conversation) -> str:
+    return f"concord.participant.{conversation.pk}.v"
+
+
+def session_remember(request: Request, participant: Participant) -> None:
+    """Keep the participant in the session, with the token version it was issued under."""
+    request.session[_session_key(participant.conversation)] = participant.pk
+    request.session[_session_version_key(participant.conversation)] = participant.token_version
+
+
+def _session_participant(request: Request, conversation: Conversation) -> Participant | None:
+    """The session's participant, unless its tokens were revoked since the session was made."""
+    pid = request.session.get(_session_key(conversation)) if hasattr(request, "session") else None
+    if not pid:
+        return None
+    version = request.session.get(_session_version_key(conversation), 0)
+    return Participant.objects.filter(
+        pk=pid, conversation=conversation, token_version=version
+    ).first()
+
+
 def participant_for_request(
     request: Request, conversation: Conversation, *, required: bool = True
 ) -> Participant | None:
@@ -39,14 +60,11 @@ def participant_for_request(
     token = request.META.get(PARTICIPANT_HEADER)
     if token:
         return services.participant_from_token(conversation=conversation, token=token)
-    pid = request.session.get(_session_key(conversation)) if hasattr(request, "session") else None
-    participant = None
-    if pid:
-        participant = Participant.objects.filter(pk=pid, conversation=conversation).first()
-        if participant is not None and request.method not in SAFE_METHODS:
-            # An anonymous participant's session is as good as a login: another site must not
-            # be able to vote with it (DRF only checks CSRF for authenticated users itself).
-            SessionAuthentication().enforce_csrf(request)
+    participant = _session_participant(request, conversation)
+    if participant is not None and request.method not in SAFE_METHODS:
+        # An anonymous participant's session is as good as a login: another site must not
+        # be able to vote with it (DRF only checks CSRF for authenticated users itself).
+        SessionAuthentication().enforce_csrf(request)
     if participant is None and request.user.is_authenticated:
         participant = Participant.objects.filter(
             conversation=conversation, user=request.user
@@ -145,8 +163,39 @@ class StatementInputSerializer(serializers.Serializer):
 
 
 class ModerateInputSerializer(serializers.Serializer):
-    state = serializers.ChoiceField(choices=["accepted", "rejected"])
+    state = serializers.ChoiceField(choices=["accepted", "rejected", "pending"])
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class BulkModerateInputSerializer(ModerateInputSerializer):
+    statement_ids = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
+
+
+class BulkModerateOutputSerializer(serializers.Serializer):
+    statements = StatementSerializer(many=True)
+
+
+class BulkSeedInputSerializer(serializers.Serializer):
+    texts = serializers.ListField(
+        child=serializers.CharField(trim_whitespace=False, allow_blank=True, max_length=20000),
+        allow_empty=False,
+    )
+    language = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
+
+
+class SeedLineSerializer(serializers.Serializer):
+    line = serializers.IntegerField()
+    text = serializers.CharField()
+    added = serializers.BooleanField()
+    statement_id = serializers.IntegerField(allow_null=True)
+    message = serializers.CharField(allow_blank=True)
+    code = serializers.CharField(allow_blank=True)
+
+
+class BulkSeedOutputSerializer(serializers.Serializer):
+    added = serializers.IntegerField()
+    refused = serializers.IntegerField()
+    lines = SeedLineSerializer(many=True)
 
 
 class JoinInputSerializer(serializers.Serializer):
@@ -161,15 +210,41 @@ class ParticipantOutputSerializer(serializers.Serializer):
     demographics_consent = serializers.BooleanField()
 
 
+class RevokedOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    revoked = serializers.BooleanField()
+
+
 class VoteInputSerializer(serializers.Serializer):
     statement_id = serializers.JSONField()
     value = serializers.JSONField()
 
 
+class ProgressSerializer(serializers.Serializer):
+    voted = serializers.IntegerField()
+    total = serializers.IntegerField()
+    remaining = serializers.IntegerField()
+
+
 class VoteOutputSerializer(serializers.Serializer):
+    """The stored vote, and what the voter needs next: one request per vote."""
+
     statement_id = serializers.IntegerField()
     value = serializers.IntegerField()
     changed = serializers.BooleanField()
+    next = StatementSerializer(allow_null=True, help_text="null: nothing left to vote on")
+    progress = ProgressSerializer()
+
+
+def vote_answer(cast: services.VoteCast, step: selectors.NextStatement) -> dict[str, Any]:
+    """The answer to a vote, whichever view cast it."""
+    return {
+        "statement_id": cast.statement_id,
+        "value": cast.value,
+        "changed": cast.changed,
+        "next": None if step.statement is None else StatementSerializer(step.statement).data,
+        "progress": step.progress(),
+    }
 
 
 class VoteReadSerializer(serializers.ModelSerializer):
@@ -322,6 +397,39 @@ class StatementModerateApi(APIView):
         return Response(StatementSerializer(statement).data)
 
 
+class StatementsModerateApi(APIView):
+    """Accept, reject or re-queue several statements at once (all or none)."""
+
+    @extend_schema(request=BulkModerateInputSerializer, responses=BulkModerateOutputSerializer)
+    def post(self, request: Request, slug: str) -> Response:
+        conversation = conversation_or_404(slug)
+        _require_moderator(request, conversation)
+        data = BulkModerateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        statements = services.statements_moderate(
+            conversation=conversation, user=request.user, **data.validated_data
+        )
+        return Response({"statements": StatementSerializer(statements, many=True).data})
+
+
+class StatementsSeedApi(APIView):
+    """Seed many statements in order; the answer reports each line (added or why not)."""
+
+    @extend_schema(request=BulkSeedInputSerializer, responses=BulkSeedOutputSerializer)
+    def post(self, request: Request, slug: str) -> Response:
+        conversation = conversation_or_404(slug)
+        _require_moderator(request, conversation)
+        data = BulkSeedInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        lines = services.statements_seed(
+            conversation=conversation, user=request.user, **data.validated_data
+        )
+        rows = [{**vars(line), "added": line.added} for line in lines]
+        added = sum(1 for line in lines if line.added)
+        body = {"added": added, "refused": len(lines) - added, "lines": rows}
+        return Response(BulkSeedOutputSerializer(body).data, status=200)
+
+
 # --- participants and votes -----------------------------------------------------------------
 
 
@@ -350,8 +458,35 @@ class JoinApi(APIView):
         participant = existing or services.participant_join(
             conversation=conversation, user=request.user, **data.validated_data
         )
-        request.session[_session_key(conversation)] = participant.pk
+        session_remember(request, participant)
         return Response(_participant_out(participant), status=201)
+
+
+class SignOutApi(APIView):
+    """Sign out everywhere: every token and session of this participant stops working."""
+
+    @extend_schema(request=None, responses={200: RevokedOutputSerializer})
+    def post(self, request: Request, slug: str) -> Response:
+        participant = participant_for_request(request, conversation_or_404(slug))
+        services.participant_tokens_revoke(participant=participant)
+        for key in (
+            _session_key(participant.conversation),
+            _session_version_key(participant.conversation),
+        ):
+            request.session.pop(key, None)
+        return Response({"id": participant.pk, "revoked": True})
+
+
+class ParticipantRevokeApi(APIView):
+    """A moderator cuts off every token of one participant (stolen or abusive); audited."""
+
+    @extend_schema(request=None, responses={200: RevokedOutputSerializer})
+    def post(self, request: Request, slug: str, participant_id: int) -> Response:
+        conversation = conversation_or_404(slug)
+        _require_moderator(request, conversation)
+        participant = get_object_or_404(Participant, pk=participant_id, conversation=conversation)
+        services.participant_tokens_revoke(participant=participant, user=request.user)
+        return Response({"id": participant.pk, "revoked": True})
 
 
 class MeApi(APIView):
@@ -404,10 +539,9 @@ class VoteListApi(generics.ListAPIView):
         rate_limit("vote_ip", client_ip(request.META))
         data = VoteInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        vote, changed = services.vote_cast(participant=participant, **data.validated_data)
-        return Response(
-            {"statement_id": vote.statement_id, "value": vote.value, "changed": changed}
-        )
+        cast = services.vote_cast(participant=participant, **data.validated_data)
+        step = selectors.statements_next_for([(participant.pk, conversation.pk)])[0]
+        return Response(vote_answer(cast, step))
 
 
 class DemographicsApi(APIView):

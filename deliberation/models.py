@@ -57,6 +57,8 @@ class Participant(models.Model):
         null=True, blank=True, help_text="Participant id in a Polis import"
     )
     demographics_consent_at = models.DateTimeField(null=True, blank=True)
+    # Signed into every token; bumping it revokes every token issued before (sign out everywhere).
+    token_version = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

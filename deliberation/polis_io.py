@@ -4,6 +4,11 @@ Parsing and writing the CSV files is Django-free (`consensus.polis_export`); thi
 them onto our rows. Imports are idempotent: statements and participants are matched by their
 Polis ids and a conversation's imported votes are replaced as a whole, inside one transaction,
 so a failed import leaves the database exactly as it was.
+
+Every export variant loads (see ``consensus.polis_export``): a participant's ``xid`` becomes its
+``external_id`` (so an embedding site's users find their votes again), a matrix-only export
+(no votes.csv) imports each latest vote once with the import time, and a comments-only export
+imports statements and no votes. What the reader assumed is returned in ``notes``.
 """
 
 from __future__ import annotations
@@ -24,9 +29,9 @@ from consensus.polis_export import (
     read_polis_export,
     write_polis_export,
 )
-from deliberation import services
-from deliberation.errors import ApplicationError, NotFoundError
+from deliberation import hooks, services
 from deliberation.models import Conversation, Participant, Statement, Vote, VoteEvent
+from kernel.errors import ApplicationError, NotFoundError
 
 _MODERATION_FROM_POLIS = {
     1: Statement.Moderation.ACCEPTED,
@@ -50,17 +55,6 @@ def _ms(moment: datetime) -> int:
     return int(round(moment.timestamp() * 1000))
 
 
-def _read_topic(folder: Path) -> str | None:
-    summary = folder / "summary.csv"
-    if not summary.exists():
-        return None
-    for line in summary.read_text(encoding="utf-8", errors="replace").splitlines():
-        key, _, value = line.partition(",")
-        if key.strip() == "topic" and value.strip():
-            return value.strip().strip('"')[:300]
-    return None
-
-
 def _import_key(text: str, tid: int, taken: set[str]) -> str:
     """Duplicate key as for new statements; Polis allows duplicate texts, so suffix those."""
     visible = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
@@ -71,16 +65,43 @@ def _import_key(text: str, tid: int, taken: set[str]) -> str:
     return key
 
 
-def _upsert_participants(conversation: Conversation, pids: set[int]) -> dict[int, int]:
+def _usable_xids(conversation: Conversation, xids: dict[int, str]) -> dict[int, str]:
+    """xids that can become external ids: fit the column, not taken by another participant.
+
+    ``external_id`` is unique per conversation; an xid repeated in the export, or already used
+    by a participant who is not this Polis pid, is left off rather than failing the import.
+    """
+    counts: dict[str, int] = {}
+    for xid in xids.values():
+        counts[xid] = counts.get(xid, 0) + 1
+    taken = dict(
+        Participant.objects.filter(
+            conversation=conversation, external_id__in=list(xids.values())
+        ).values_list("external_id", "polis_pid")
+    )
+    return {
+        pid: xid
+        for pid, xid in xids.items()
+        if counts[xid] == 1 and len(xid) <= 200 and taken.get(xid, pid) == pid
+    }
+
+
+def _upsert_participants(
+    conversation: Conversation, pids: set[int], xids: dict[int, str]
+) -> dict[int, int]:
     existing = dict(
         Participant.objects.filter(conversation=conversation, polis_pid__in=pids).values_list(
             "polis_pid", "pk"
         )
     )
+    xids = _usable_xids(conversation, xids)
     missing = [
-        Participant(conversation=conversation, polis_pid=p) for p in sorted(pids - set(existing))
+        Participant(conversation=conversation, polis_pid=p, external_id=xids.get(p))
+        for p in sorted(pids - set(existing))
     ]
     Participant.objects.bulk_create(missing, batch_size=_BATCH)
+    for pid in set(existing) & set(xids):
+        Participant.objects.filter(pk=existing[pid]).update(external_id=xids[pid])
     return dict(
         Participant.objects.filter(conversation=conversation, polis_pid__in=pids).values_list(
             "polis_pid", "pk"
@@ -150,13 +171,15 @@ def polis_import(*, folder: str | Path, slug: str, topic: str | None = None) -> 
             conversation = services.conversation_create(
                 user=None,
                 slug=slug,
-                topic=topic or _read_topic(folder) or slug,
+                topic=(topic or export.summary.get("topic") or slug)[:300],
                 strict_moderation=True,
             )
-        pids = {v.pid for v in export.votes} | {
-            c.author_pid for c in export.comments if c.author_pid is not None
-        }
-        ptpts = _upsert_participants(conversation, pids)
+        pids = (
+            {v.pid for v in export.votes}
+            | {c.author_pid for c in export.comments if c.author_pid is not None}
+            | set(export.group_ids)
+        )
+        ptpts = _upsert_participants(conversation, pids, export.xids)
         stmts = _upsert_statements(conversation, export.comments, ptpts)
         n_votes = _replace_votes(conversation, export, ptpts, stmts)
         summary = {
@@ -165,6 +188,9 @@ def polis_import(*, folder: str | Path, slug: str, topic: str | None = None) -> 
             "participants": len(pids),
             "votes": n_votes,
             "vote_events": len(export.votes),
+            "external_ids": sum(1 for p in export.xids if p in ptpts),
+            "vote_source": export.vote_source,
+            "notes": list(export.notes),
         }
         services.audit_record(
             actor=None,
@@ -188,9 +214,7 @@ def _export_ids(rows: list[tuple[int, int | None]]) -> dict[int, int]:
 
 
 def _group_ids(conversation: Conversation, pids: dict[int, int]) -> dict[int, int | None]:
-    from consensus.selectors import participant_groups  # consensus builds on deliberation
-
-    groups = participant_groups(conversation_id=conversation.pk)
+    groups = hooks.participant_groups(conversation.pk)
     return {pids[pk]: group for pk, group in groups.items() if pk in pids}
 
 

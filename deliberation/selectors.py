@@ -8,12 +8,11 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from deliberation import rawsql
+from deliberation.hooks import statement_priorities
 from deliberation.models import Conversation, Participant, Statement, Vote
 from kernel import roles
 from kernel.models import Job
@@ -48,12 +47,20 @@ def statements_unvoted_for(participant: Participant) -> QuerySet[Statement]:
     )
 
 
-def _snapshot_priorities(conversation_id: int) -> Mapping[int, float]:
-    from consensus.snapshots.selectors import (
-        snapshot_priorities,  # consensus builds on deliberation
-    )
+@dataclass(frozen=True)
+class NextStatement:
+    """What a participant sees after a vote: the statement to show and "12 of 40"."""
 
-    return snapshot_priorities(conversation_id=conversation_id)
+    statement: Statement | None
+    voted: int
+    total: int
+
+    @property
+    def remaining(self) -> int:
+        return self.total - self.voted
+
+    def progress(self) -> dict[str, int]:
+        return {"voted": self.voted, "total": self.total, "remaining": self.remaining}
 
 
 def statement_next_for(
@@ -62,24 +69,61 @@ def statement_next_for(
     priorities: Mapping[int, float] | None = None,
     rng: random.Random | None = None,
 ) -> Statement | None:
-    """The statement to show next, or None when the participant has seen everything.
+    """`statements_next_for` for one participant."""
+    pair = (participant.pk, participant.conversation_id)
+    return statements_next_for([pair], priorities=priorities, rng=rng)[0].statement
 
-    Order: seeds (in seeding order), then fresh statements the latest consensus snapshot has not
-    scored yet (oldest first, so new statements collect votes quickly), then a weighted random
-    draw by the snapshot's Polis priority (statements that separate or unite groups, and those
-    with few votes, weigh more) — the same shape as Polis' `selectProbabilistically`.
+
+def participant_progress(participant: Participant) -> dict[str, int]:
+    """ "12 of 40": votes cast over statements this participant can vote on."""
+    pair = (participant.pk, participant.conversation_id)
+    return statements_next_for([pair], priorities={})[0].progress()
+
+
+def statements_next_for(
+    participants: Sequence[tuple[int, int]],
+    *,
+    priorities: Mapping[int, float] | None = None,
+    rng: random.Random | None = None,
+) -> list[NextStatement]:
+    """The next statement and the progress of each (participant id, conversation id), in three
+    queries whatever the number of participants: under a voting burst this is most of the
+    read traffic, and the vote's own answer carries it.
+
+    Order: seeds (in seeding order), then fresh statements the latest consensus snapshot has
+    not scored yet (oldest first, so new statements collect votes quickly), then a weighted
+    random draw by the snapshot's priority (statements that separate or unite groups, and
+    those with few votes, weigh more) — the shape of Polis' `selectProbabilistically`.
     """
-    rows = list(statements_unvoted_for(participant).values_list("id", "is_seed", "created_at"))
-    chosen = statement_choose(
-        rows,
-        lambda: (
-            priorities
-            if priorities is not None
-            else _snapshot_priorities(participant.conversation_id)
-        ),
-        rng=rng,
+    if not participants:
+        return []
+    accepted: dict[int, list[Candidate]] = defaultdict(list)
+    authors: dict[int, int | None] = {}
+    rows = Statement.objects.filter(
+        conversation_id__in={c for _, c in participants}, moderation=ACCEPTED
+    ).values_list("id", "conversation_id", "author_id", "is_seed", "created_at")
+    for sid, cid, author, is_seed, created in rows.order_by("id"):
+        accepted[cid].append((sid, is_seed, created))
+        authors[sid] = author
+    voted: dict[int, set[int]] = defaultdict(set)
+    votes = Vote.objects.filter(participant_id__in={p for p, _ in participants})
+    for pid, sid in votes.values_list("participant_id", "statement_id"):
+        voted[pid].add(sid)
+    scores = functools.cache(
+        (lambda _cid: priorities) if priorities is not None else statement_priorities
     )
-    return None if chosen is None else Statement.objects.get(pk=chosen)
+    chosen: list[tuple[int | None, int, int]] = []
+    for pid, cid in participants:
+        seen = voted[pid]
+        open_ = [c for c in accepted[cid] if c[0] not in seen and authors[c[0]] != pid]
+        n_voted = sum(1 for c in accepted[cid] if c[0] in seen)
+        sid = statement_choose(open_, functools.partial(scores, cid), rng=rng)
+        chosen.append((sid, n_voted, n_voted + len(open_)))
+    statements = Statement.objects.in_bulk([sid for sid, _, _ in chosen if sid is not None])
+    return [
+        NextStatement(None if sid is None else statements[sid], n_voted, total)
+        for sid, n_voted, total in chosen
+    ]
 
 
 Candidate = tuple[int, bool, datetime]  # (statement id, is_seed, created_at)
@@ -91,9 +135,8 @@ def statement_choose(
     *,
     rng: random.Random | None = None,
 ) -> int | None:
-    """The routing rule of `statement_next_for` on plain rows, so one request and a batch of
-    requests (the lean vote path) choose alike. `priorities` is only called when no seed is
-    left, since reading the snapshot is the expensive part."""
+    """The routing rule on plain rows. `priorities` is only called when no seed is left, since
+    reading the snapshot is the expensive part."""
     if not candidates:
         return None
     seeds = [sid for sid, is_seed, _ in candidates if is_seed]
@@ -106,157 +149,6 @@ def statement_choose(
     ids = [sid for sid, _, _ in candidates]
     weights = [max(float(scored[sid]), 1e-9) for sid in ids]
     return (rng or random).choices(ids, weights=weights, k=1)[0]
-
-
-_SERVED_FIELDS = (
-    "id",
-    "conversation_id",
-    "author_id",
-    "is_seed",
-    "created_at",
-    "text",
-    "language",
-    "moderation",
-)
-
-
-@dataclass(frozen=True)
-class _Accepted:
-    """A conversation's accepted statements, laid out for choosing fast."""
-
-    by_id: dict[int, Statement]
-    seed_ids: list[int]  # ascending: seeds are served in seeding order
-    rows: list[tuple[int, int | None, bool, datetime]]  # (id, author id, is_seed, created_at)
-
-    @classmethod
-    def of(cls, statements: list[Statement]) -> _Accepted:
-        return cls(
-            by_id={s.pk: s for s in statements},
-            seed_ids=sorted(s.pk for s in statements if s.is_seed),
-            rows=[(s.pk, s.author_id, s.is_seed, s.created_at) for s in statements],
-        )
-
-
-_accepted_cache: dict[int, tuple[tuple, _Accepted]] = {}
-
-
-_ACCEPTED_VERSION = "COUNT(s.id), SUM(s.id), MAX(s.moderated_at)"
-
-
-def _accepted_statements(
-    conversation_ids: set[int], versions: Mapping[int, tuple] | None = None
-) -> dict[int, _Accepted]:
-    """Accepted statements per conversation, from a per-process cache that one aggregate query
-    validates: accepting, rejecting or seeding changes the count, the id sum or the newest
-    moderation time. A batch then reads a few numbers instead of every statement."""
-    ids = sorted(conversation_ids)
-    if versions is None:
-        versions = {
-            cid: tuple(version)
-            for cid, *version in rawsql.rows(
-                f"SELECT s.conversation_id, {_ACCEPTED_VERSION} FROM {rawsql.STATEMENT} s"
-                f" WHERE s.moderation = %s AND s.conversation_id IN ({rawsql.placeholders(ids)})"
-                " GROUP BY s.conversation_id",
-                [ACCEPTED, *ids],
-            )
-        }
-    result: dict[int, _Accepted] = {}
-    for cid in ids:
-        version = versions.get(cid) or (0, None, None)
-        cached = _accepted_cache.get(cid)
-        if cached is None or cached[0] != version:
-            statements = Statement.objects.filter(conversation_id=cid, moderation=ACCEPTED)
-            accepted = _Accepted.of(list(statements.only(*_SERVED_FIELDS).order_by("id")))
-            cached = _accepted_cache[cid] = (version, accepted)
-        result[cid] = cached[1]
-    return result
-
-
-def statements_next_batch(
-    participants: Sequence[tuple[int, int]],
-    *,
-    versions: Mapping[int, tuple] | None = None,
-    rng: random.Random | None = None,
-) -> list[Statement | None]:
-    """`statement_next_for` for many (participant id, conversation id) pairs in two or three
-    queries instead of three or four per participant: under a voting burst this is most of the
-    read traffic. `versions` (from `conversations_by_slug`) spares one of them. The statements
-    returned are shared by a cache: read them, do not change them."""
-    if not participants:
-        return []
-    accepted = _accepted_statements({c for _, c in participants}, versions)
-    pids = sorted({p for p, _ in participants})
-    voted: dict[int, set[int]] = defaultdict(set)
-    for pid, sid in rawsql.rows(
-        f"SELECT participant_id, statement_id FROM {rawsql.VOTE}"
-        f" WHERE participant_id IN ({rawsql.placeholders(pids)})",
-        pids,
-    ):
-        voted[pid].add(sid)
-    priorities = functools.cache(_snapshot_priorities)  # per batch and conversation, if needed
-    chosen: list[Statement | None] = []
-    for pid, cid in participants:
-        conversation, seen = accepted[cid], voted[pid]
-        sid = next(  # statement_choose's first rule, without listing every candidate
-            (
-                s
-                for s in conversation.seed_ids
-                if s not in seen and conversation.by_id[s].author_id != pid
-            ),
-            None,
-        )
-        if sid is None:
-            rows = [
-                (s, is_seed, created)
-                for s, author, is_seed, created in conversation.rows
-                if s not in seen and author != pid
-            ]
-            sid = statement_choose(rows, functools.partial(priorities, cid), rng=rng)
-        chosen.append(None if sid is None else conversation.by_id[sid])
-    return chosen
-
-
-@dataclass(frozen=True)
-class ConversationState:
-    id: int
-    is_open: bool
-    statements_version: tuple  # of its accepted statements, as `_accepted_statements` checks
-
-
-def conversations_by_slug(slugs: set[str]) -> dict[str, ConversationState]:
-    """The conversations with these slugs, and the version of their accepted statements."""
-    ordered = sorted(slugs)
-    rows = rawsql.rows(
-        f"SELECT c.slug, c.id, c.is_open, {_ACCEPTED_VERSION} FROM {rawsql.CONVERSATION} c"
-        f" LEFT JOIN {rawsql.STATEMENT} s ON s.conversation_id = c.id AND s.moderation = %s"
-        f" WHERE c.slug IN ({rawsql.placeholders(ordered)}) GROUP BY c.slug, c.id, c.is_open",
-        [ACCEPTED, *ordered],
-    )
-    return {
-        slug: ConversationState(pk, bool(is_open), tuple(version))
-        for slug, pk, is_open, *version in rows
-    }
-
-
-def participants_existing(pairs: Sequence[tuple[Any, int]]) -> set[tuple[int, int]]:
-    """The (participant id, conversation id) pairs that name a real participant."""
-    wanted = {(p, c) for p, c in pairs if isinstance(p, int) and not isinstance(p, bool)}
-    if not wanted:
-        return set()
-    ids = sorted({p for p, _ in wanted})
-    rows = rawsql.rows(
-        f"SELECT id, conversation_id FROM {rawsql.PARTICIPANT}"
-        f" WHERE id IN ({rawsql.placeholders(ids)})",
-        ids,
-    )
-    return {(p, c) for p, c in rows} & wanted
-
-
-def participant_progress(participant: Participant) -> dict[str, int]:
-    """ "12 of 40": votes cast over statements this participant can vote on."""
-    voted = Vote.objects.filter(participant=participant, statement__moderation=ACCEPTED).count()
-    remaining = statements_unvoted_for(participant).count()
-    return {"voted": voted, "total": voted + remaining, "remaining": remaining}
 
 
 def conversation_stats(*, conversation: Conversation) -> dict[str, int | float]:

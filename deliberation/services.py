@@ -13,11 +13,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 
-from deliberation import rawsql
+from deliberation import hooks
 from deliberation.models import (
     AuditEvent,
     Conversation,
@@ -189,18 +190,42 @@ def statement_submit(*, participant: Participant, text: str, language: str = "")
     return statement
 
 
+_MODERATION_STATES = (
+    Statement.Moderation.PENDING,
+    Statement.Moderation.ACCEPTED,
+    Statement.Moderation.REJECTED,
+)
+STATEMENT_BULK_MAX = 500
+
+
+def _moderation_reason_check(previous: str, state: str, reason: str) -> None:
+    """A rejection says why, and so does overturning an earlier decision (it is audited)."""
+    if state == Statement.Moderation.REJECTED and not reason:
+        raise ApplicationError("A rejection needs a reason.", code="reason_needed")
+    overturns = previous != Statement.Moderation.PENDING and previous != state
+    if overturns and not reason:
+        raise ApplicationError("Changing an earlier decision needs a reason.", code="reason_needed")
+
+
 @transaction.atomic
 def statement_moderate(
     *, statement: Statement, state: str, reason: str = "", user: Any = None
 ) -> Statement:
-    valid = {Statement.Moderation.ACCEPTED, Statement.Moderation.REJECTED}
-    if state not in valid:
-        raise ApplicationError(f"Moderation state must be one of {sorted(valid)}, got {state!r}.")
-    if state == Statement.Moderation.REJECTED and not reason.strip():
-        raise ApplicationError("A rejection needs a reason.")
+    """Set a statement's moderation state: accept, reject, or return it to the queue.
+
+    Any decision can be corrected (a wrongly accepted abusive statement must be removable);
+    each change is audited with the state it replaced, pushed live, and asks for a recompute
+    when the statement enters or leaves the vote matrix.
+    """
+    if state not in _MODERATION_STATES:
+        raise ApplicationError(
+            f"Moderation state must be one of {sorted(_MODERATION_STATES)}, got {state!r}."
+        )
     statement = Statement.objects.select_for_update().get(pk=statement.pk)
+    previous, reason = statement.moderation, reason.strip()[:500]
+    _moderation_reason_check(previous, state, reason)
     statement.moderation = state
-    statement.moderation_reason = reason.strip()[:500]
+    statement.moderation_reason = reason
     statement.moderated_by = user if getattr(user, "is_authenticated", False) else None
     statement.moderated_at = timezone.now()
     statement.save(
@@ -217,10 +242,74 @@ def statement_moderate(
         conversation=statement.conversation,
         action=f"statement.{state}",
         target=f"statement:{statement.pk}",
-        details={"reason": statement.moderation_reason},
+        details={"reason": reason, "from": previous},
     )
     _broadcast_statement(statement)
+    if Statement.Moderation.ACCEPTED in (previous, state) and previous != state:
+        _request_recompute(statement.conversation_id)
     return statement
+
+
+@transaction.atomic
+def statements_moderate(
+    *,
+    conversation: Conversation,
+    statement_ids: Sequence[int],
+    state: str,
+    reason: str = "",
+    user: Any = None,
+) -> list[Statement]:
+    """Moderate several statements of one conversation at once: all or none."""
+    ids = list(dict.fromkeys(statement_ids))
+    if not ids or len(ids) > STATEMENT_BULK_MAX:
+        raise ApplicationError(f"Choose between 1 and {STATEMENT_BULK_MAX} statements.")
+    statements = {s.pk: s for s in conversation.statements.filter(pk__in=ids)}
+    missing = [pk for pk in ids if pk not in statements]
+    if missing:
+        raise NotFoundError("No such statements here.", extra={"statement_ids": missing})
+    return [
+        statement_moderate(statement=statements[pk], state=state, reason=reason, user=user)
+        for pk in ids
+    ]
+
+
+@dataclass(frozen=True)
+class SeedLine:
+    """What became of one line of a bulk paste or seed file (1-based line number)."""
+
+    line: int
+    text: str
+    statement_id: int | None = None
+    message: str = ""
+    code: str = ""
+    extra: dict[str, Any] | None = None
+
+    @property
+    def added(self) -> bool:
+        return self.statement_id is not None
+
+
+def statements_seed(
+    *, conversation: Conversation, texts: Sequence[str], language: str = "", user: Any = None
+) -> list[SeedLine]:
+    """Seed many statements in order, each on its own: one refused line refuses only itself.
+
+    Each line commits by itself (statement_seed is its own transaction), so the report says
+    exactly which lines were added and a page can keep only the others for a second try.
+    """
+    if len(texts) > STATEMENT_BULK_MAX:
+        raise ApplicationError(f"At most {STATEMENT_BULK_MAX} statements at once.")
+    report = []
+    for number, text in enumerate(texts, start=1):
+        try:
+            statement = statement_seed(
+                conversation=conversation, text=text, language=language, user=user
+            )
+        except ApplicationError as error:
+            report.append(SeedLine(number, text, None, error.message, error.code, error.extra))
+        else:
+            report.append(SeedLine(number, text, statement.pk))
+    return report
 
 
 # --- conversations --------------------------------------------------------------------------
@@ -328,29 +417,66 @@ def participant_join(
 
 
 def participant_token(participant: Participant) -> str:
-    return signing.dumps({"c": participant.conversation_id, "p": participant.pk}, salt=_TOKEN_SALT)
+    """A signed, timestamped token naming the participant and its current token version."""
+    payload = {"c": participant.conversation_id, "p": participant.pk}
+    if participant.token_version:
+        payload["v"] = participant.token_version
+    return signing.dumps(payload, salt=_TOKEN_SALT)
 
 
-def participant_token_claim(*, conversation_id: int, token: str) -> Any:
-    """The participant id a token names, checked against the conversation but not the database."""
+def _token_payload(*, conversation_id: int, token: str) -> dict[str, Any]:
+    """The token's claims, refused when forged, expired or for another conversation."""
     try:
-        data = signing.loads(token, salt=_TOKEN_SALT)
+        data = signing.loads(
+            token, salt=_TOKEN_SALT, max_age=settings.CONCORD_PARTICIPANT_TOKEN_TTL
+        )
+    except signing.SignatureExpired as exc:
+        raise PermissionDeniedError("This participant token has expired; join again.") from exc
     except signing.BadSignature as exc:
         raise PermissionDeniedError("Invalid participant token.") from exc
     if not isinstance(data, dict) or data.get("c") != conversation_id:
         raise PermissionDeniedError("This participant token belongs to another conversation.")
-    return data.get("p")
+    return data
+
+
+def participant_token_claim(*, conversation_id: int, token: str) -> Any:
+    """The participant id a token names, checked against the conversation but not the database
+    (so not against revocation: `participant_from_token` checks that)."""
+    return _token_payload(conversation_id=conversation_id, token=token).get("p")
 
 
 UNKNOWN_PARTICIPANT = "Unknown participant."
+REVOKED_TOKEN = "This participant token was revoked; join again."
 
 
 def participant_from_token(*, conversation: Conversation, token: str) -> Participant:
-    pid = participant_token_claim(conversation_id=conversation.pk, token=token)
-    participant = Participant.objects.filter(pk=pid, conversation=conversation).first()
+    """The live participant a token names: signed, unexpired and not revoked since issued."""
+    data = _token_payload(conversation_id=conversation.pk, token=token)
+    participant = Participant.objects.filter(pk=data.get("p"), conversation=conversation).first()
     if participant is None:
         raise PermissionDeniedError(UNKNOWN_PARTICIPANT)
+    if data.get("v", 0) != participant.token_version:
+        raise PermissionDeniedError(REVOKED_TOKEN)
     participant.conversation = conversation
+    return participant
+
+
+@transaction.atomic
+def participant_tokens_revoke(*, participant: Participant, user: Any = None) -> Participant:
+    """Invalidate every token (and session) issued to this participant so far.
+
+    The participant signs out everywhere, or a moderator (`user`) cuts off a stolen or abusive
+    token; a moderator's revocation is in the audit log. Votes already cast stay.
+    """
+    Participant.objects.filter(pk=participant.pk).update(token_version=F("token_version") + 1)
+    participant.refresh_from_db(fields=["token_version"])
+    if user is not None and getattr(user, "is_authenticated", False):
+        audit_record(
+            actor=user,
+            conversation=participant.conversation,
+            action="participant.tokens_revoke",
+            target=f"participant:{participant.pk}",
+        )
     return participant
 
 
@@ -363,13 +489,6 @@ def vote_validate_value(value: Any) -> int:
             f"Vote value must be 1 (agree), -1 (disagree) or 0 (pass), got {value!r}."
         )
     return value
-
-
-def _voteable_statement(conversation: Conversation, statement_id: Any) -> Statement:
-    _statement_id_check(statement_id)
-    statement = Statement.objects.filter(pk=statement_id, conversation=conversation).first()
-    _voteable_check(statement_id, None if statement is None else statement.moderation)
-    return statement
 
 
 def _statement_id_check(statement_id: Any) -> None:
@@ -385,47 +504,9 @@ def _voteable_check(statement_id: int, moderation: str | None) -> None:
         raise ConflictError(f"Statement {statement_id} is {moderation}; it takes no votes.")
 
 
-def _vote_upsert(participant: Participant, statement: Statement, value: int) -> tuple[Vote, bool]:
-    """Insert or change the current vote; returns (vote, changed).
-
-    The unique constraint decides races: a concurrent first insert makes ours fail inside the
-    savepoint, and we fall back to locking and updating the row the other writer created.
-    """
-    try:
-        with transaction.atomic():
-            return Vote.objects.create(
-                participant=participant, statement=statement, value=value
-            ), True
-    except IntegrityError:
-        vote = Vote.objects.select_for_update().get(participant=participant, statement=statement)
-    if vote.value == value:
-        return vote, False
-    vote.value = value
-    vote.save(update_fields=["value", "updated_at"])
-    return vote, True
-
-
-@transaction.atomic
-def vote_cast(*, participant: Participant, statement_id: Any, value: Any) -> tuple[Vote, bool]:
-    """Record a participant's vote. A retried identical vote changes nothing and counts once."""
-    value = vote_validate_value(value)
-    conversation = participant.conversation
-    if not conversation.is_open:
-        raise ConversationClosedError()
-    statement = _voteable_statement(conversation, statement_id)
-    vote, changed = _vote_upsert(participant, statement, value)
-    if changed:
-        VoteEvent.objects.create(
-            participant=participant, statement=statement, value=value, created_at=vote.updated_at
-        )
-        _broadcast_counts(conversation.pk, statement.pk)
-        _request_recompute(conversation.pk)
-    return vote, changed
-
-
 @dataclass(frozen=True)
 class VoteRequest:
-    """One vote of a batch, as the lean vote path received it (not yet validated)."""
+    """One vote as a client asked for it (not yet validated): who, where, on what, which way."""
 
     participant_id: int
     conversation_id: int
@@ -433,19 +514,41 @@ class VoteRequest:
     value: Any
 
 
-VoteOutcome = dict[str, Any] | ApplicationError
+@dataclass(frozen=True)
+class VoteCast:
+    """An accepted vote: stored once the transaction that cast it has committed."""
+
+    participant_id: int
+    statement_id: int
+    value: int
+    changed: bool
 
 
-def votes_cast_batch(requests: Sequence[VoteRequest]) -> list[VoteOutcome]:
-    """`vote_cast` for many votes in one transaction, in arrival order.
+VoteOutcome = VoteCast | ApplicationError
 
-    Why: under a voting burst one commit per vote is what a database cannot keep up with; one
-    commit per batch is (group commit). The rules are `vote_cast`'s, check for check, and every
-    outcome — `{"statement_id", "value", "changed"}` or the error `vote_cast` would raise — is
-    only returned once the batch has committed, so an acknowledged vote is a stored vote. A
-    batch that loses a race on the unique key (two processes inserting the same first vote) is
-    retried whole: the second try sees the other's row.
+
+def vote_cast(*, participant: Participant, statement_id: Any, value: Any) -> VoteCast:
+    """Record one participant's vote: `votes_cast` with a list of one, raising its error."""
+    request = VoteRequest(participant.pk, participant.conversation_id, statement_id, value)
+    outcome = votes_cast([request])[0]
+    if isinstance(outcome, ApplicationError):
+        raise outcome
+    return outcome
+
+
+def votes_cast(requests: Sequence[VoteRequest]) -> list[VoteOutcome]:
+    """Cast many votes in one transaction, in arrival order: the only place a vote is written.
+
+    Why a list: under a voting burst one commit per vote is what a database cannot keep up
+    with, one commit per batch is (group commit, see `deliberation/vote_batching.py`). Each
+    request gets its own outcome: the vote as stored, or the error that refused it. A retried
+    identical vote changes nothing and counts once. Outcomes are returned only after the
+    commit, so an acknowledged vote is a stored vote. A batch that loses a race on the unique
+    key (another process inserting the same first vote) is retried whole, and the second try
+    sees the other's row.
     """
+    if not requests:
+        return []
     for attempt in range(3):
         try:
             with transaction.atomic():
@@ -456,85 +559,94 @@ def votes_cast_batch(requests: Sequence[VoteRequest]) -> list[VoteOutcome]:
     raise AssertionError("unreachable")
 
 
-def _votes_write(requests: Sequence[VoteRequest]) -> list[VoteOutcome]:
-    conversation_ids = sorted({r.conversation_id for r in requests})
-    is_open = {
-        cid: bool(flag)
-        for cid, flag in rawsql.rows(
-            f"SELECT id, is_open FROM {rawsql.CONVERSATION}"
-            f" WHERE id IN ({rawsql.placeholders(conversation_ids)})",
-            conversation_ids,
-        )
-    }
-    outcomes: list[VoteOutcome | None] = [None] * len(requests)
-    valid: list[tuple[int, VoteRequest]] = []
-    for i, r in enumerate(requests):
-        try:  # vote_cast's checks, in vote_cast's order
-            vote_validate_value(r.value)
-            if not is_open.get(r.conversation_id, False):
-                raise ConversationClosedError()
-            _statement_id_check(r.statement_id)
-        except ApplicationError as exc:
-            outcomes[i] = exc
-        else:
-            valid.append((i, r))
-    if not valid:
-        return outcomes  # type: ignore[return-value]
-    statement_ids = sorted({r.statement_id for _, r in valid})
-    participant_ids = sorted({r.participant_id for _, r in valid})
+def _votes_checked(requests: Sequence[VoteRequest]) -> list[VoteOutcome | None]:
+    """The checks that need no vote row, in the order a client hears of them: value, open
+    conversation, statement id, statement in this conversation and accepted."""
+    open_ids = set(
+        Conversation.objects.filter(
+            pk__in={r.conversation_id for r in requests}, is_open=True
+        ).values_list("pk", flat=True)
+    )
+    ids = {r.statement_id for r in requests if isinstance(r.statement_id, int)}
     moderation_of = {
         (cid, sid): moderation
-        for sid, cid, moderation in rawsql.rows(
-            f"SELECT id, conversation_id, moderation FROM {rawsql.STATEMENT}"
-            f" WHERE id IN ({rawsql.placeholders(statement_ids)})",
-            statement_ids,
+        for sid, cid, moderation in Statement.objects.filter(pk__in=ids).values_list(
+            "pk", "conversation_id", "moderation"
         )
     }
-    current: dict[tuple[int, int], int] = {  # (participant, statement) -> value
-        (pid, sid): value
-        for pid, sid, value in rawsql.rows(
-            f"SELECT participant_id, statement_id, value FROM {rawsql.VOTE}"
-            f" WHERE participant_id IN ({rawsql.placeholders(participant_ids)})"
-            f" AND statement_id IN ({rawsql.placeholders(statement_ids)}){rawsql.for_update()}",
-            [*participant_ids, *statement_ids],
-        )
-    }
-    now = rawsql.timestamp(timezone.now())
-    inserts: dict[tuple[int, int], int] = {}
-    updates: dict[tuple[int, int], int] = {}
-    events: list[tuple[int, int, int, Any]] = []
-    changed_in: dict[int, int] = {}  # conversation id -> a statement whose counts changed
-    for i, r in valid:
+    checked: list[VoteOutcome | None] = []
+    for r in requests:
         try:
+            vote_validate_value(r.value)
+            if r.conversation_id not in open_ids:
+                raise ConversationClosedError()
+            _statement_id_check(r.statement_id)
             _voteable_check(r.statement_id, moderation_of.get((r.conversation_id, r.statement_id)))
         except ApplicationError as exc:
-            outcomes[i] = exc
+            checked.append(exc)
+        else:
+            checked.append(None)
+    return checked
+
+
+def _votes_write(requests: Sequence[VoteRequest]) -> list[VoteOutcome]:
+    outcomes = _votes_checked(requests)
+    valid = [r for r, o in zip(requests, outcomes, strict=True) if o is None]
+    rows = Vote.objects.filter(
+        participant_id__in={r.participant_id for r in valid},
+        statement_id__in={r.statement_id for r in valid},
+    )
+    if connection.features.has_select_for_update:
+        rows = rows.select_for_update()  # existing votes: a concurrent change waits for ours
+    current = {(p, s): v for p, s, v in rows.values_list("participant_id", "statement_id", "value")}
+    existed = set(current)
+    now = timezone.now()
+    final: dict[tuple[int, int], int] = {}
+    events: list[VoteEvent] = []
+    changed_in: dict[int, int] = {}  # conversation id -> a statement whose counts changed
+    for i, r in enumerate(requests):
+        if outcomes[i] is not None:
             continue
         key = (r.participant_id, r.statement_id)
         changed = current.get(key) != r.value
         if changed:
-            (updates if key in current and key not in inserts else inserts)[key] = r.value
-            current[key] = r.value
-            events.append((r.participant_id, r.statement_id, r.value, now))
+            current[key] = final[key] = r.value
+            events.append(
+                VoteEvent(participant_id=key[0], statement_id=key[1], value=r.value, created_at=now)
+            )
             changed_in[r.conversation_id] = r.statement_id
-        outcomes[i] = {"statement_id": r.statement_id, "value": r.value, "changed": changed}
-    rawsql.insert_many(
-        rawsql.VOTE,
-        ["participant_id", "statement_id", "value", "created_at", "updated_at"],
-        [(p, s, v, now, now) for (p, s), v in inserts.items()],
-    )
-    rawsql.execute_many(
-        f"UPDATE {rawsql.VOTE} SET value = %s, updated_at = %s"
-        " WHERE participant_id = %s AND statement_id = %s",
-        [(v, now, p, s) for (p, s), v in updates.items()],
-    )
-    rawsql.insert_many(
-        rawsql.VOTE_EVENT, ["participant_id", "statement_id", "value", "created_at"], events
-    )
+        outcomes[i] = VoteCast(key[0], key[1], r.value, changed)
+    _votes_store(final, existed, now)
+    VoteEvent.objects.bulk_create(events)
     for cid, sid in changed_in.items():
         _broadcast_counts(cid, sid)
         _request_recompute(cid)
     return outcomes  # type: ignore[return-value]  # every slot is filled above
+
+
+def _votes_store(
+    final: Mapping[tuple[int, int], int], existed: set[tuple[int, int]], now: Any
+) -> None:
+    """New votes as plain inserts (a concurrent first insert raises IntegrityError, and the
+    batch is retried), changed ones as one upsert of rows this transaction has locked."""
+    new = [
+        Vote(participant_id=p, statement_id=s, value=v, created_at=now, updated_at=now)
+        for (p, s), v in final.items()
+        if (p, s) not in existed
+    ]
+    changed = [
+        Vote(participant_id=p, statement_id=s, value=v, created_at=now, updated_at=now)
+        for (p, s), v in final.items()
+        if (p, s) in existed
+    ]
+    Vote.objects.bulk_create(new)
+    if changed:
+        Vote.objects.bulk_create(
+            changed,
+            update_conflicts=True,
+            unique_fields=["participant", "statement"],
+            update_fields=["value", "updated_at"],
+        )
 
 
 def _broadcast_counts(conversation_id: int, statement_id: int) -> None:
@@ -550,10 +662,10 @@ def _broadcast_counts(conversation_id: int, statement_id: int) -> None:
 
 
 def _request_recompute(conversation_id: int) -> None:
-    """Ask for a (debounced) consensus recompute once this transaction commits."""
-    from consensus.snapshots.scheduling import recompute_request  # consensus builds on deliberation
-
-    transaction.on_commit(lambda: recompute_request(conversation_id))
+    """Tell whoever listens (the consensus side schedules a recompute) once this commits."""
+    transaction.on_commit(
+        lambda: hooks.votes_changed.send(sender=Vote, conversation_id=conversation_id)
+    )
 
 
 # --- demographics ---------------------------------------------------------------------------

@@ -1,1 +1,4 @@
-"""Shared kernel every app may import: errors, jobs and their queue, realtime, roles, limits.\n\nIt imports no Concord app; apps register what the kernel needs (job tasks) at start-up.\n"""
+"""Shared kernel every app may import: errors, jobs and their queue, realtime, roles, limits.
+
+It imports no Concord app; apps register what the kernel needs (job tasks) at start-up.
+"""

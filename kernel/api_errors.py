@@ -10,7 +10,7 @@ from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from kernel.errors import ApplicationError, RateLimitedError
+from kernel.errors import ApplicationError, RateLimitedError, ServiceUnavailableError
 
 
 def _flatten(detail: Any) -> str:
@@ -31,6 +31,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         response = Response(application_error_body(exc), status=exc.status)
         if isinstance(exc, RateLimitedError):
             response["Retry-After"] = str(exc.retry_after)
+        if isinstance(exc, ServiceUnavailableError):
+            response["Retry-After"] = "1"
         return response
     if isinstance(exc, ValidationError):
         exc = drf_exceptions.ValidationError(
@@ -50,3 +52,18 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     extra = {"fields": detail} if isinstance(exc, drf_exceptions.ValidationError) else {}
     response.data = {"message": _flatten(detail), "code": code, "extra": extra}
     return response
+
+
+UNAVAILABLE = "This could not be done just now and nothing was stored; please try again."
+
+
+def error_parts(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """Status, JSON body and headers for `exc`, as `exception_handler` answers it, for views
+    that are not DRF's (the batched vote view). An unexpected failure is a 503: the work was
+    rolled back, so the client may simply retry."""
+    response = exception_handler(exc, {})
+    if response is None:
+        response = exception_handler(ServiceUnavailableError(UNAVAILABLE), {})
+        assert response is not None
+    headers = {name: value for name, value in response.items() if name != "Content-Type"}
+    return response.status_code, response.data, headers

@@ -14,10 +14,15 @@ class ApplicationError(Exception):
     status = 400
     code = "invalid"
 
-    def __init__(self, message: str, *, extra: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, message: str, *, extra: dict[str, Any] | None = None, code: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.extra = extra or {}
+        if code is not None:
+            # A specific code lets a page tell this refusal from others without parsing prose.
+            self.code = code
 
 
 class NotFoundError(ApplicationError):
@@ -51,3 +56,10 @@ class RateLimitedError(ApplicationError):
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message, extra={"retry_after": retry_after})
         self.retry_after = retry_after
+
+
+class ServiceUnavailableError(ApplicationError):
+    """The request was fine but could not be carried out now; nothing was stored. Retry."""
+
+    status = 503
+    code = "unavailable"

@@ -1,23 +1,32 @@
-"""Fixed-window rate limits on the write endpoints, kept in Django's cache.
+"""Fixed-window rate limits on the write endpoints, counted where every server process sees them.
 
-Counters live in Redis when `REDIS_URL` is set (shared by every server process; one client per
-thread, see `_redis`), else in Django's local-memory cache (one server process in `make run`).
+`CONCORD_RATE_LIMIT_STORE` picks the counters: Redis when `REDIS_URL` is set (one client per
+thread, see `_redis`), else the database (`RateLimitCounter`, shared by every process on the same
+database, so `uvicorn --workers 4` without Redis still enforces one limit, not four), or
+`memory` (Django's local-memory cache, per process: the `kernel.W001` check warns about it).
 A whole classroom may vote from one NAT address, so per-IP limits are generous and
-per-participant limits are the tight ones.
+per-participant limits are the tight ones. The client address comes from `client_ip`, which
+trusts exactly `CONCORD_TRUSTED_PROXIES` hops of `X-Forwarded-For`.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 from django.conf import settings
+from django.core import checks
 from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.db.models import F
 
 from kernel.errors import RateLimitedError
+from kernel.models import RateLimitCounter
 
 
 @dataclass(frozen=True)
@@ -72,6 +81,38 @@ def _count_local(keys: Sequence[tuple[str, int]]) -> list[int]:
     return counts
 
 
+_PRUNE_EVERY_S = 60.0
+_last_pruned = [0.0]
+
+
+def _count_one_db(key: str, expires_at: float) -> int:
+    """Increment one counter row, creating it on first use; concurrent creators both count."""
+    rows = RateLimitCounter.objects.filter(key=key)
+    if not rows.update(count=F("count") + 1):
+        try:
+            with transaction.atomic():
+                RateLimitCounter.objects.create(key=key, count=1, expires_at=expires_at)
+            return 1
+        except IntegrityError:  # another process created it first: count on its row
+            rows.update(count=F("count") + 1)
+    return int(rows.values_list("count", flat=True).get())
+
+
+def _count_database(keys: Sequence[tuple[str, int]]) -> list[int]:
+    now = time.time()
+    if now - _last_pruned[0] > _PRUNE_EVERY_S:  # old windows are never read again
+        _last_pruned[0] = now
+        RateLimitCounter.objects.filter(expires_at__lt=now).delete()
+    return [_count_one_db(key, now + ttl) for key, ttl in keys]
+
+
+def _counter() -> Any:
+    store = getattr(settings, "CONCORD_RATE_LIMIT_STORE", "memory")
+    if store == "redis" and settings.REDIS_URL:
+        return _count_redis
+    return _count_database if store == "database" else _count_local
+
+
 def rate_limits_hit(hits: Sequence[tuple[str, str | int | None]]) -> list[RateLimitedError | None]:
     """Count one hit on each (limit name, subject); the error to raise for each one over its limit.
 
@@ -92,8 +133,7 @@ def rate_limits_hit(hits: Sequence[tuple[str, str | int | None]]) -> list[RateLi
     results: list[RateLimitedError | None] = [None] * len(hits)
     if not keys:
         return results
-    count = _count_redis if settings.REDIS_URL else _count_local
-    for (i, limit, window), used in zip(counted, count(keys), strict=True):
+    for (i, limit, window), used in zip(counted, _counter()(keys), strict=True):
         if used > limit.count:
             wait = max(1, int((window + 1) * limit.window_s - now) + 1)
             results[i] = RateLimitedError(
@@ -111,10 +151,42 @@ def rate_limit(name: str, subject: str | int | None) -> None:
         raise error
 
 
+def _valid_ip(text: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(text.strip()))
+    except ValueError:
+        return None
+
+
 def client_ip(meta: dict) -> str:
-    """The peer address; behind a proxy set CONCORD_TRUST_X_FORWARDED_FOR=1."""
-    if getattr(settings, "CONCORD_TRUST_X_FORWARDED_FOR", False):
-        forwarded = meta.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
-    return meta.get("REMOTE_ADDR", "") or "unknown"
+    """The client's address: `CONCORD_TRUSTED_PROXIES` hops from the right of X-Forwarded-For.
+
+    Each trusted proxy appends the address it was connected from, so with N proxies the Nth
+    entry from the right is the one the first proxy saw: the client. Entries further left are
+    whatever the client wrote and are never read (trusting the leftmost one let one client
+    appear as 1,000 participants). With no proxies, or too few entries to be a request that came
+    through them all, the peer address is the answer.
+    """
+    peer = meta.get("REMOTE_ADDR", "") or "unknown"
+    hops = int(getattr(settings, "CONCORD_TRUSTED_PROXIES", 0))
+    if hops <= 0:
+        return peer
+    entries = [e for e in str(meta.get("HTTP_X_FORWARDED_FOR", "")).split(",") if e.strip()]
+    if len(entries) < hops:
+        return peer
+    return _valid_ip(entries[-hops]) or peer
+
+
+@checks.register(checks.Tags.security)
+def rate_limit_store_check(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Warn at startup when limits are counted per process (several workers multiply them)."""
+    if getattr(settings, "CONCORD_RATE_LIMIT_STORE", "") != "memory" or settings.DEBUG:
+        return []
+    return [
+        checks.Warning(
+            "Rate limits are counted per server process (CONCORD_RATE_LIMIT_STORE=memory): "
+            "with several workers each one allows the full limit.",
+            hint="Set REDIS_URL or CONCORD_RATE_LIMIT_STORE=database.",
+            id="kernel.W001",
+        )
+    ]

@@ -19,6 +19,7 @@ class Moderated(Protocol):
     @property
     def moderators(self) -> Any: ...
 
+
 RESEARCHERS_GROUP = "researchers"
 MODERATORS_GROUP = "moderators"
 

@@ -12,6 +12,17 @@ class ConsensusConfig(AppConfig):
     verbose_name = "Consensus"
 
     def ready(self) -> None:
+        from consensus.snapshots import selectors
+        from deliberation import hooks
         from kernel.taskqueue import job_task_register
 
         job_task_register("consensus.recompute", "consensus.snapshots.tasks.recompute_conversation")
+        hooks.priority_source_set(lambda cid: selectors.snapshot_priorities(conversation_id=cid))
+        hooks.group_source_set(lambda cid: selectors.participant_groups(conversation_id=cid))
+        hooks.votes_changed.connect(_votes_changed, dispatch_uid="consensus.recompute")
+
+
+def _votes_changed(sender: object, *, conversation_id: int, **kwargs: object) -> None:
+    from consensus.snapshots.scheduling import recompute_request
+
+    recompute_request(conversation_id)

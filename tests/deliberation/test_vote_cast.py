@@ -23,8 +23,9 @@ def statement(conversation):  # type: ignore[no-untyped-def]
 
 
 def test_it_records_a_vote_and_its_event(participant, statement):
-    vote, changed = services.vote_cast(participant=participant, statement_id=statement.pk, value=1)
-    assert changed and vote.value == 1
+    cast = services.vote_cast(participant=participant, statement_id=statement.pk, value=1)
+    assert cast.changed and cast.value == 1
+    assert Vote.objects.get(participant=participant, statement=statement).value == 1
     assert VoteEvent.objects.filter(participant=participant).count() == 1
 
 

@@ -26,7 +26,7 @@ __all__ = [
     "statement_submit_anonymously",
     "demo_load",
     "statement_seed",
-    "lean_path_served",
+    "votes_batched",
     "training_run_execute",
 ]
 
@@ -104,11 +104,11 @@ def demo_load() -> dict[str, Any]:
     return {"slug": load().slug}
 
 
-def lean_path_served() -> dict[str, Any]:
-    """How many requests this server answered on the lean participant path so far."""
-    from deliberation import fastpath
+def votes_batched() -> dict[str, Any]:
+    """How many votes this server cast through the batched vote view so far."""
+    from deliberation import vote_batching
 
-    return {"votes": fastpath._votes.served, "next": fastpath._next.served}
+    return {"votes": vote_batching._batcher.served}
 
 
 def training_run_execute(*, run_id: int) -> dict[str, Any]:

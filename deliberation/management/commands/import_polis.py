@@ -6,8 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from deliberation.errors import ApplicationError
 from deliberation.polis_io import polis_import
+from kernel.errors import ApplicationError
 
 
 class Command(BaseCommand):
@@ -29,3 +29,5 @@ class Command(BaseCommand):
             "Imported {statements} statements, {participants} participants, {votes} votes "
             "({vote_events} vote events) into {conversation}".format(**summary)
         )
+        for note in summary["notes"]:
+            self.stdout.write(f"note: {note}")

@@ -34,8 +34,8 @@
   /** fetch() a JSON endpoint; rejects with an Error carrying status and the API's message.
    *
    * With opts.participantToken the request identifies by that token and carries no cookies:
-   * no session means no CSRF to prove, and the server answers "next" and "vote" requests of
-   * that shape on its lean, batched path (deliberation/fastpath.py) instead of the views. */
+   * no session means no CSRF to prove, and the server group-commits votes of that shape
+   * (deliberation/vote_batching.py). */
   async function api(method, url, body, opts) {
     const token = opts && opts.participantToken;
     const options = {

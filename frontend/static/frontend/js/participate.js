@@ -70,17 +70,18 @@
 
   const VOTE_STATUS = { "1": "voted_agree", "-1": "voted_disagree", "0": "voted_pass" };
 
-  /** Cast a vote, then show the next card only once progress is current too (no half states). */
+  /** Cast a vote; its answer carries the next card and the progress: one request per vote. */
   async function vote(value) {
     if (!state.current || state.busy || !state.isOpen) return;
     state.busy = true;
     setButtons(false);
     try {
-      await C.api("POST", base + "votes/", { statement_id: state.current.id, value: value }, byToken());
+      const body = { statement_id: state.current.id, value: value };
+      const answer = (await C.api("POST", base + "votes/", body, byToken())).data;
       C.text($("vote-status"), C.t(VOTE_STATUS[String(value)]));
-      const next = (await Promise.all([fetchNext(), refreshMe()]))[0];
+      showProgress(answer.progress.voted, answer.progress.total);
       state.busy = false;
-      showCard(next);
+      showCard(answer.next);
       $("statement-text").focus({ preventScroll: true });
     } catch (error) {
       state.busy = false;

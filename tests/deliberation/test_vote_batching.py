@@ -1,8 +1,8 @@
-"""The lean participant path answers exactly as the Django views do, over real HTTP.
+"""The batched vote view answers exactly as the DRF view does, over real HTTP.
 
-Every case is sent twice, to two conversations set up alike: once with the lean path on, once
-with it off (the Django views). Statuses, bodies (ids mapped between the two) and the headers
-a client acts on must be the same.
+Every case is sent twice, to two conversations set up alike: once with batching on, once with
+it off (`CONCORD_VOTE_BATCHING`: every vote through the DRF view). Statuses, bodies (ids mapped
+between the two) and the headers a client acts on must be the same.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import pytest
 import uvicorn
 
-from deliberation import fastpath, services
+from deliberation import services, vote_batching
 from deliberation.models import Statement, Vote, VoteEvent
 from tests.factories import ConversationFactory, ParticipantFactory, StatementFactory
 from tests.frontend.harness import free_port
@@ -179,23 +179,23 @@ def _other_conversation_token() -> str:
     return services.participant_token(ParticipantFactory(conversation=other))
 
 
-def test_the_lean_path_answers_as_the_django_views(server, settings):
-    lean_world, django_world = World.build("lean-side"), World.build("django-side")
-    served_before = fastpath._votes.served + fastpath._next.served
+def test_the_batched_view_answers_as_the_drf_view(server, settings):
+    batched_world, django_world = World.build("lean-side"), World.build("django-side")
+    served_before = vote_batching._batcher.served
 
-    settings.CONCORD_LEAN_VOTE_PATH = True
-    lean = _play(server, lean_world)
-    served = fastpath._votes.served + fastpath._next.served - served_before
-    settings.CONCORD_LEAN_VOTE_PATH = False
+    settings.CONCORD_VOTE_BATCHING = True
+    batched = _play(server, batched_world)
+    served = vote_batching._batcher.served - served_before
+    settings.CONCORD_VOTE_BATCHING = False
     django = _play(server, django_world)
 
-    assert served >= 15, "the lean path did not take the requests it is for"
-    for i, (ours, theirs) in enumerate(zip(lean, django, strict=True)):
-        assert ours == theirs, f"step {i}: {_script(lean_world)[i]}"
-    statuses = [status for status, _, _ in lean]
+    assert served >= 15, "the batched view did not take the requests it is for"
+    for i, (ours, theirs) in enumerate(zip(batched, django, strict=True)):
+        assert ours == theirs, f"step {i}: {_script(batched_world)[i]}"
+    statuses = [status for status, _, _ in batched]
     assert statuses[:7] == [200, 200, 200, 200, 200, 200, 204]
     assert {400, 403, 404, 409} <= set(statuses)
-    for world in (lean_world, django_world):  # the same rows behind the same answers
+    for world in (batched_world, django_world):  # the same rows behind the same answers
         votes = Vote.objects.filter(statement__conversation__slug=world.slug)
         assert sorted(votes.values_list("value", flat=True)) == [-1, 0, 1]
         assert VoteEvent.objects.filter(statement__conversation__slug=world.slug).count() == 4
@@ -207,8 +207,8 @@ def test_a_token_of_another_conversation_is_refused_alike(server, settings):
     path = f"/api/v1/conversations/{world.slug}/votes/"
     body = {"statement_id": world.statements[0], "value": 1}
     answers = []
-    for lean in (True, False):
-        settings.CONCORD_LEAN_VOTE_PATH = lean
+    for batching in (True, False):
+        settings.CONCORD_VOTE_BATCHING = batching
         answers.append(_request(server, "POST", path, token=stranger, body=body)[:2])
     assert answers[0] == answers[1]
     assert answers[0][0] == 403 and "another conversation" in answers[0][1]
@@ -228,7 +228,7 @@ def test_over_the_limit_is_a_429_with_retry_after(server, settings):
 
 
 def test_per_ip_limits_read_the_forwarded_address_when_trusted(server, settings):
-    settings.CONCORD_TRUST_X_FORWARDED_FOR = True
+    settings.CONCORD_TRUSTED_PROXIES = 2  # the client, then one proxy of ours
     settings.CONCORD_RATE_LIMITS = {**settings.CONCORD_RATE_LIMITS, "vote_ip": (1, 60)}
     world = World.build("behind-proxy")
     path = f"/api/v1/conversations/{world.slug}/votes/"
@@ -277,26 +277,12 @@ def test_a_burst_of_concurrent_votes_is_stored_exactly_once(server):
     assert len(acknowledged) == 24 * 8 * 2
     assert Vote.objects.filter(statement__conversation=conversation).count() == 24 * 8
     assert VoteEvent.objects.filter(statement__conversation=conversation).count() == 24 * 8
-    assert fastpath._votes.largest_batch > 1, "concurrent votes should share a commit"
+    assert vote_batching._batcher.largest_batch > 1, "concurrent votes should share a commit"
 
 
-@pytest.mark.parametrize(
-    "body",
-    [
-        {"message": "Statement 7 is rejected; it takes no votes.", "code": "conflict", "extra": {}},
-        {"text": 'عربي \u202e<script>alert(1)</script> \u2028\u2029 "q" \\ \n 中文', "id": 1},
-        {"statement_id": 3, "value": -1, "changed": False},
-    ],
-)
-def test_lean_json_is_byte_for_byte_what_drf_renders(body):
-    from rest_framework.renderers import JSONRenderer
-
-    assert fastpath._json(body) == JSONRenderer().render(body)
-
-
-def test_a_lean_vote_reaches_websocket_listeners(server):
+def test_a_batched_vote_reaches_websocket_listeners(server):
     """The batch thread's broadcast reaches the event loop's channel layer (in-memory here,
-    as `make run` has it): listeners hear the new counts of a statement voted on the lean path."""
+    as the test settings have it): listeners hear the new counts of a statement voted in a batch."""
     import asyncio
 
     import aiohttp
@@ -322,9 +308,9 @@ def test_a_lean_vote_reaches_websocket_listeners(server):
                     if message["event"] == "votes":
                         return message["payload"]
 
-    served = fastpath._votes.served
+    served = vote_batching._batcher.served
     payload = asyncio.run(listen_while_voting())
-    assert fastpath._votes.served == served + 1
+    assert vote_batching._batcher.served == served + 1
     assert payload == {"statement_id": statement, "agree": 1, "disagree": 0, "pass": 0}
 
 
@@ -336,10 +322,10 @@ def test_a_failed_batch_answers_503_stores_nothing_and_the_path_recovers(server,
     def broken(requests):  # type: ignore[no-untyped-def]
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(services, "votes_cast_batch", broken)
+    monkeypatch.setattr(services, "votes_cast", broken)
     status, data, headers = _request(server, "POST", path, token=world.tokens[0], body=body)
     assert status == 503 and headers["retry-after"] == "1"
-    assert json.loads(data)["code"] == "busy"
+    assert json.loads(data)["code"] == "unavailable"
     assert not Vote.objects.filter(statement_id=world.statements[0]).exists()
 
     monkeypatch.undo()  # the client retries, as the 503 asks
@@ -349,7 +335,7 @@ def test_a_failed_batch_answers_503_stores_nothing_and_the_path_recovers(server,
 
 
 def test_arbitrary_vote_bodies_never_cause_a_server_error(server):
-    """Fuzzing the lean path (schemathesis covers the views through WSGI, which bypasses it):
+    """Fuzzing the batched view (schemathesis covers the API in process through WSGI):
     whatever JSON arrives, the answer is a vote or the API's error shape, never a 5xx."""
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
@@ -370,7 +356,7 @@ def test_arbitrary_vote_bodies_never_cause_a_server_error(server):
         assert status < 500, data
         answer = json.loads(data)
         if status == 200:
-            assert set(answer) == {"statement_id", "value", "changed"}
+            assert set(answer) == {"statement_id", "value", "changed", "next", "progress"}
         else:
             assert {"message", "code"} <= set(answer), answer
 

@@ -1,0 +1,153 @@
+"""`POST .../votes/` for a voting crowd: a plain async Django view that group-commits votes.
+
+Why: through DRF and one commit per vote, a 2-core server answers far fewer votes than a live
+assembly casts (README, "Under load"). This view sits behind Django's whole middleware stack
+(hosts, HTTPS, security headers, sessions, error pages all stay Django's), parses the request,
+and hands it to a `GroupCommit`: every vote that arrives while one batch commits is cast in the
+next batch by the one vote service, `services.votes_cast`, and each answer carries the voter's
+next statement and progress, so a voter needs one request per vote.
+
+What it takes: a POST with a participant token and a JSON body. Everything else on this URL
+(the researchers' GET, session or account voters, other content types) goes to the DRF view,
+which casts through the same service one vote at a time; both answer in the same shape.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from rest_framework.exceptions import ParseError, ValidationError
+from rest_framework.parsers import JSONParser
+from rest_framework.renderers import JSONRenderer
+
+from deliberation import apis, selectors, services
+from deliberation.models import Conversation, Participant
+from kernel.api_errors import error_parts
+from kernel.errors import ApplicationError, NotFoundError, PermissionDeniedError
+from kernel.group_commit import GroupCommit
+from kernel.ratelimit import client_ip, rate_limits_hit
+
+
+@dataclass(frozen=True)
+class VoteAsk:
+    """One vote request as the event loop read it; `invalid` is its body's error, if any."""
+
+    slug: str
+    token: str
+    ip: str
+    statement_id: Any = None
+    value: Any = None
+    invalid: Exception | None = None
+
+
+def votes_batch(asks: list[VoteAsk]) -> list[dict[str, Any] | Exception]:
+    """Identify, limit, cast and route a batch of votes, each check in the DRF view's order:
+    unknown conversation, bad token or participant, rate limit, malformed body, vote rules."""
+    who = _participants(asks)
+    hits: list[tuple[str, Any]] = []
+    for ask, w in zip(asks, who, strict=True):
+        known = isinstance(w, tuple)
+        hits += [
+            ("vote_participant", w[0] if known else None),
+            ("vote_ip", ask.ip if known else None),
+        ]
+    limited = rate_limits_hit(hits)
+    answers: list[Any] = []
+    requests: list[services.VoteRequest] = []
+    for i, (ask, w) in enumerate(zip(asks, who, strict=True)):
+        error = w if isinstance(w, Exception) else limited[2 * i] or limited[2 * i + 1]
+        if error is None and ask.invalid is not None:
+            error = ask.invalid
+        if error is not None:
+            answers.append(error)
+            continue
+        answers.append(len(requests))
+        requests.append(services.VoteRequest(w[0], w[1], ask.statement_id, ask.value))
+    cast = services.votes_cast(requests)
+    voters = [
+        (c.participant_id, r.conversation_id)
+        for c, r in zip(cast, requests, strict=True)
+        if isinstance(c, services.VoteCast)
+    ]
+    following = iter(selectors.statements_next_for(voters))
+    results: list[dict[str, Any] | Exception] = []
+    for answer in answers:
+        outcome = cast[answer] if isinstance(answer, int) else answer
+        if isinstance(outcome, Exception):
+            results.append(outcome)
+        else:
+            results.append(apis.vote_answer(outcome, next(following)))
+    return results
+
+
+def _participants(asks: list[VoteAsk]) -> list[tuple[int, int] | ApplicationError]:
+    """(participant id, conversation id) per ask, or why not: what `participant_for_request`
+    decides for a token, for the whole batch in two queries."""
+    ids = dict(
+        Conversation.objects.filter(slug__in={a.slug for a in asks}).values_list("slug", "pk")
+    )
+    claimed: list[tuple[Any, int] | ApplicationError] = []
+    for ask in asks:
+        if ask.slug not in ids:
+            claimed.append(NotFoundError("Not found."))
+            continue
+        try:
+            pid = services.participant_token_claim(conversation_id=ids[ask.slug], token=ask.token)
+            claimed.append((pid, ids[ask.slug]))
+        except ApplicationError as exc:
+            claimed.append(exc)
+    wanted = {c[0] for c in claimed if isinstance(c, tuple) and isinstance(c[0], int)}
+    existing = set(Participant.objects.filter(pk__in=wanted).values_list("pk", "conversation_id"))
+    return [
+        c
+        if not isinstance(c, tuple) or c in existing
+        else PermissionDeniedError(services.UNKNOWN_PARTICIPANT)
+        for c in claimed
+    ]
+
+
+_batcher: GroupCommit[VoteAsk, dict[str, Any] | Exception] = GroupCommit("votes", votes_batch)
+_drf_votes = sync_to_async(apis.VoteListApi.as_view())
+
+
+def _read(request: HttpRequest, slug: str, token: str) -> VoteAsk:
+    ask = VoteAsk(slug=slug, token=token, ip=client_ip(request.META))
+    try:
+        body = JSONParser().parse(io.BytesIO(request.body), "application/json", {})
+        data = apis.VoteInputSerializer(data=body)
+        data.is_valid(raise_exception=True)
+    except (ParseError, ValidationError) as exc:
+        return VoteAsk(ask.slug, ask.token, ask.ip, invalid=exc)
+    fields = data.validated_data
+    return VoteAsk(ask.slug, ask.token, ask.ip, fields["statement_id"], fields["value"])
+
+
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> HttpResponse:
+    response = HttpResponse(JSONRenderer().render(body), status=status, headers=headers)
+    response["Content-Type"] = "application/json"
+    return response
+
+
+@csrf_exempt  # token voters carry no session; the DRF view checks CSRF for session voters
+async def votes_endpoint(request: HttpRequest, slug: str) -> HttpResponse:
+    token = request.headers.get("X-Participant-Token", "")
+    is_json = request.content_type == "application/json"
+    batching = getattr(settings, "CONCORD_VOTE_BATCHING", True)
+    if request.method != "POST" or not token or not is_json or not batching:
+        return await _drf_votes(request, slug=slug)
+    answer = await _batcher.submit(_read(request, slug, token))
+    if isinstance(answer, Exception):
+        status, body, headers = error_parts(answer)
+        return _json(body, status, headers)
+    return _json(answer)
+
+
+# The schema documents this URL through the DRF view it delegates to (same methods and shapes).
+votes_endpoint.cls = apis.VoteListApi  # type: ignore[attr-defined]
+votes_endpoint.initkwargs = {}  # type: ignore[attr-defined]
