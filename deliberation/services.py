@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.conf.locale import LANG_INFO
 from django.core import signing
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from deliberation import hooks
 from deliberation.models import (
@@ -50,6 +52,7 @@ _CONVERSATION_FIELDS = {
     "participant_statements_allowed",
     "strict_moderation",
     "demographic_questions",
+    "erased_statements",
 }
 
 
@@ -85,20 +88,22 @@ def statement_normalize(text: Any) -> tuple[str, str]:
     copy padded with U+200B all count as the same statement.
     """
     if not isinstance(text, str):
-        raise ApplicationError("Statement text must be a string.")
+        raise ApplicationError(_("Statement text must be a string."))
     display = unicodedata.normalize("NFC", text).strip()
     if any(unicodedata.category(ch) == "Cc" and not ch.isspace() for ch in display):
         # NUL cannot even be stored by PostgreSQL; escapes and bells have no place in a statement.
-        raise ApplicationError("Statement text contains control characters.")
+        raise ApplicationError(_("Statement text contains control characters."))
     visible = "".join(ch for ch in display if unicodedata.category(ch) != "Cf")
     key = " ".join(unicodedata.normalize("NFKC", visible).casefold().split())
     if not key:
-        raise ApplicationError("Statement text is empty.")
+        raise ApplicationError(_("Statement text is empty."), code="empty")
     limit = settings.CONCORD_STATEMENT_MAX_LENGTH
     if len(display) > limit:
         raise ApplicationError(
-            f"Statement is {len(display)} characters long; the limit is {limit}.",
+            _("Statement is %(n)d characters long; the limit is %(limit)d.")
+            % {"n": len(display), "limit": limit},
             extra={"max_length": limit},
+            code="too_long",
         )
     return display, key
 
@@ -114,7 +119,7 @@ def _statement_insert(**fields: Any) -> Statement:
         if existing is None:
             raise
         raise ConflictError(
-            "This statement duplicates an existing one.", extra={"statement_id": existing.pk}
+            _("This statement duplicates an existing one."), extra={"statement_id": existing.pk}
         ) from exc
 
 
@@ -169,13 +174,15 @@ def statement_submit(*, participant: Participant, text: str, language: str = "")
     """A participant's own statement; it waits for a moderator when moderation is strict."""
     conversation = participant.conversation
     if not conversation.is_open:
-        raise ConversationClosedError("This conversation is closed.")
+        raise ConversationClosedError(_("This conversation is closed."))
     if not conversation.participant_statements_allowed:
-        raise PermissionDeniedError("This conversation does not accept participant statements.")
+        raise PermissionDeniedError(_("This conversation does not accept participant statements."))
     display, key = statement_normalize(text)
     cap = settings.CONCORD_MAX_STATEMENTS_PER_PARTICIPANT
     if Statement.objects.filter(author=participant).count() >= cap:
-        raise ApplicationError(f"You have reached the limit of {cap} statements.")
+        raise ApplicationError(
+            _("You have reached the limit of %(cap)d statements.") % {"cap": cap}
+        )
     strict = conversation.strict_moderation
     moderation = Statement.Moderation.PENDING if strict else Statement.Moderation.ACCEPTED
     statement = _statement_insert(
@@ -201,10 +208,12 @@ STATEMENT_BULK_MAX = 500
 def _moderation_reason_check(previous: str, state: str, reason: str) -> None:
     """A rejection says why, and so does overturning an earlier decision (it is audited)."""
     if state == Statement.Moderation.REJECTED and not reason:
-        raise ApplicationError("A rejection needs a reason.", code="reason_needed")
+        raise ApplicationError(_("A rejection needs a reason."), code="reason_needed")
     overturns = previous != Statement.Moderation.PENDING and previous != state
     if overturns and not reason:
-        raise ApplicationError("Changing an earlier decision needs a reason.", code="reason_needed")
+        raise ApplicationError(
+            _("Changing an earlier decision needs a reason."), code="reason_needed"
+        )
 
 
 @transaction.atomic
@@ -323,8 +332,21 @@ def _validate_conversation_fields(data: Mapping[str, Any]) -> None:
         raise ApplicationError("A conversation needs a topic.")
     languages = data.get("languages", [])
     if not isinstance(languages, list) or not all(isinstance(x, str) for x in languages):
-        raise ApplicationError("languages must be a list of language codes.")
+        raise ApplicationError(_("languages must be a list of language codes."))
+    unknown_codes = [code for code in languages if code.lower() not in LANG_INFO]
+    if unknown_codes:
+        raise ApplicationError(
+            _("Unknown language codes: %(codes)s (use codes such as en, ar, fa, zh-hans).")
+            % {"codes": ", ".join(unknown_codes)},
+            code="bad_language",
+            extra={"codes": unknown_codes},
+        )
     _validate_questions(data.get("demographic_questions", []))
+    erased = data.get("erased_statements", Conversation.ErasedStatements.DETACH)
+    if erased not in Conversation.ErasedStatements.values:
+        raise ApplicationError(
+            f"erased_statements must be one of {Conversation.ErasedStatements.values}."
+        )
 
 
 def _validate_questions(questions: Any) -> None:
@@ -445,6 +467,13 @@ def participant_token_claim(*, conversation_id: int, token: str) -> Any:
     return _token_payload(conversation_id=conversation_id, token=token).get("p")
 
 
+def participant_token_claims(*, conversation_id: int, token: str) -> tuple[Any, int]:
+    """(participant id, token version) a token names, for batch paths that check the versions
+    against the database themselves (a revoked token carries an older version)."""
+    data = _token_payload(conversation_id=conversation_id, token=token)
+    return data.get("p"), data.get("v", 0)
+
+
 UNKNOWN_PARTICIPANT = "Unknown participant."
 REVOKED_TOKEN = "This participant token was revoked; join again."
 
@@ -504,6 +533,17 @@ def _voteable_check(statement_id: int, moderation: str | None) -> None:
         raise ConflictError(f"Statement {statement_id} is {moderation}; it takes no votes.")
 
 
+class _Withdraw:
+    """The value of a VoteRequest that takes a vote back (not a JSON value: no client sends it
+    by accident; only `vote_withdraw` and `participant_erase` build such requests)."""
+
+    def __repr__(self) -> str:
+        return "WITHDRAW"
+
+
+WITHDRAW = _Withdraw()
+
+
 @dataclass(frozen=True)
 class VoteRequest:
     """One vote as a client asked for it (not yet validated): who, where, on what, which way."""
@@ -520,7 +560,7 @@ class VoteCast:
 
     participant_id: int
     statement_id: int
-    value: int
+    value: int | None  # None: the vote was withdrawn
     changed: bool
 
 
@@ -568,6 +608,7 @@ def _votes_checked(requests: Sequence[VoteRequest]) -> list[VoteOutcome | None]:
         ).values_list("pk", flat=True)
     )
     ids = {r.statement_id for r in requests if isinstance(r.statement_id, int)}
+    ids = {sid for sid in ids if -(2**63) <= sid < 2**63}  # beyond: no such row, and no bind
     moderation_of = {
         (cid, sid): moderation
         for sid, cid, moderation in Statement.objects.filter(pk__in=ids).values_list(
@@ -577,11 +618,16 @@ def _votes_checked(requests: Sequence[VoteRequest]) -> list[VoteOutcome | None]:
     checked: list[VoteOutcome | None] = []
     for r in requests:
         try:
-            vote_validate_value(r.value)
+            if r.value is not WITHDRAW:
+                vote_validate_value(r.value)
             if r.conversation_id not in open_ids:
                 raise ConversationClosedError()
             _statement_id_check(r.statement_id)
-            _voteable_check(r.statement_id, moderation_of.get((r.conversation_id, r.statement_id)))
+            moderation = moderation_of.get((r.conversation_id, r.statement_id))
+            if r.value is WITHDRAW and moderation is not None:
+                pass  # a vote may be taken back whatever became of its statement since
+            else:
+                _voteable_check(r.statement_id, moderation)
         except ApplicationError as exc:
             checked.append(exc)
         else:
@@ -603,11 +649,21 @@ def _votes_write(requests: Sequence[VoteRequest]) -> list[VoteOutcome]:
     now = timezone.now()
     final: dict[tuple[int, int], int] = {}
     events: list[VoteEvent] = []
+    withdrawn: set[tuple[int, int]] = set()  # stored votes taken back in this batch
     changed_in: dict[int, int] = {}  # conversation id -> a statement whose counts changed
     for i, r in enumerate(requests):
         if outcomes[i] is not None:
             continue
         key = (r.participant_id, r.statement_id)
+        if r.value is WITHDRAW:
+            changed = current.pop(key, None) is not None
+            final.pop(key, None)
+            if changed:
+                withdrawn.add(key)
+                changed_in[r.conversation_id] = r.statement_id
+            outcomes[i] = VoteCast(key[0], key[1], None, changed)
+            continue
+        withdrawn.discard(key)
         changed = current.get(key) != r.value
         if changed:
             current[key] = final[key] = r.value
@@ -616,6 +672,8 @@ def _votes_write(requests: Sequence[VoteRequest]) -> list[VoteOutcome]:
             )
             changed_in[r.conversation_id] = r.statement_id
         outcomes[i] = VoteCast(key[0], key[1], r.value, changed)
+    for p, st in withdrawn & existed:
+        Vote.objects.filter(participant_id=p, statement_id=st).delete()
     _votes_store(final, existed, now)
     VoteEvent.objects.bulk_create(events)
     for cid, sid in changed_in.items():
@@ -668,6 +726,48 @@ def _request_recompute(conversation_id: int) -> None:
     )
 
 
+def vote_withdraw(*, participant: Participant, statement_id: Any) -> VoteCast:
+    """Take a vote back: through `votes_cast`, the one place votes are written."""
+    request = VoteRequest(participant.pk, participant.conversation_id, statement_id, WITHDRAW)
+    outcome = votes_cast([request])[0]
+    if isinstance(outcome, ApplicationError):
+        raise outcome
+    return outcome
+
+
+@transaction.atomic
+def participant_erase(*, participant: Participant) -> dict[str, int]:
+    """ "Delete my data": votes, vote history, demographics, the participant (and so its token).
+
+    Statements are detached (kept, authorless) or deleted as the conversation's moderators
+    chose. The participant row goes, so every later export, the vote matrix and the next
+    snapshot (requested here) no longer hold anything of theirs; the token names a
+    participant that no longer exists and is refused.
+    """
+    conversation = participant.conversation
+    statements = Statement.objects.filter(author=participant)
+    counts = {
+        "votes": Vote.objects.filter(participant=participant).count(),
+        "demographics": participant.demographic_answers.count(),
+        "statements": statements.count(),
+    }
+    if conversation.erased_statements == Conversation.ErasedStatements.DELETE:
+        statements.delete()
+    else:
+        statements.update(author=None)
+    participant.delete()  # cascades to votes, vote events and demographic answers
+    audit_record(
+        actor=None,
+        conversation=conversation,
+        action="participant.erase",
+        target="participant",  # no id: nothing that could be linked back to the person
+        details={"statements_were": conversation.erased_statements, **counts},
+    )
+    realtime.broadcast(conversation.pk, "moderation", {"erased": True})
+    _request_recompute(conversation.pk)
+    return counts
+
+
 # --- demographics ---------------------------------------------------------------------------
 
 
@@ -705,7 +805,7 @@ def demographics_set(
 @transaction.atomic
 def demographics_revoke(*, participant: Participant) -> int:
     """Revoking consent deletes every answer; returns how many were deleted."""
-    deleted, _ = DemographicAnswer.objects.filter(participant=participant).delete()
+    deleted, _by_model = DemographicAnswer.objects.filter(participant=participant).delete()
     participant.demographics_consent_at = None
     participant.save(update_fields=["demographics_consent_at"])
     if deleted:

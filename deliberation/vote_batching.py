@@ -7,9 +7,9 @@ and hands it to a `GroupCommit`: every vote that arrives while one batch commits
 next batch by the one vote service, `services.votes_cast`, and each answer carries the voter's
 next statement and progress, so a voter needs one request per vote.
 
-What it takes: a POST with a participant token and a JSON body. Everything else on this URL
-(the researchers' GET, session or account voters, other content types) goes to the DRF view,
-which casts through the same service one vote at a time; both answer in the same shape.
+What it takes: a POST with a participant token and a JSON body, under ASGI. Everything else on
+this URL (the researchers' GET, session or account voters, other content types, WSGI) goes to
+the DRF view, which casts through the same service one vote at a time; both answer alike.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.exceptions import ParseError, ValidationError
@@ -93,22 +94,29 @@ def _participants(asks: list[VoteAsk]) -> list[tuple[int, int] | ApplicationErro
         Conversation.objects.filter(slug__in={a.slug for a in asks}).values_list("slug", "pk")
     )
     claimed: list[tuple[Any, int] | ApplicationError] = []
+    versions: list[int] = []  # the token version each ask carries (revoked tokens: older)
     for ask in asks:
+        versions.append(0)
         if ask.slug not in ids:
             claimed.append(NotFoundError("Not found."))
             continue
         try:
-            pid = services.participant_token_claim(conversation_id=ids[ask.slug], token=ask.token)
+            pid, versions[-1] = services.participant_token_claims(
+                conversation_id=ids[ask.slug], token=ask.token
+            )
             claimed.append((pid, ids[ask.slug]))
         except ApplicationError as exc:
             claimed.append(exc)
     wanted = {c[0] for c in claimed if isinstance(c, tuple) and isinstance(c[0], int)}
-    existing = set(Participant.objects.filter(pk__in=wanted).values_list("pk", "conversation_id"))
+    rows = Participant.objects.filter(pk__in=wanted)
+    existing = {(p, c): v for p, c, v in rows.values_list("pk", "conversation_id", "token_version")}
     return [
         c
-        if not isinstance(c, tuple) or c in existing
-        else PermissionDeniedError(services.UNKNOWN_PARTICIPANT)
-        for c in claimed
+        if not isinstance(c, tuple) or existing.get(c) == version
+        else PermissionDeniedError(
+            services.REVOKED_TOKEN if c in existing else services.UNKNOWN_PARTICIPANT
+        )
+        for c, version in zip(claimed, versions, strict=True)
     ]
 
 
@@ -138,7 +146,9 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
 async def votes_endpoint(request: HttpRequest, slug: str) -> HttpResponse:
     token = request.headers.get("X-Participant-Token", "")
     is_json = request.content_type == "application/json"
-    batching = getattr(settings, "CONCORD_VOTE_BATCHING", True)
+    # Under WSGI (and Django's test client) each request has a thread and a loop of its own:
+    # nothing to batch with, and the request's own thread must do its database work.
+    batching = getattr(settings, "CONCORD_VOTE_BATCHING", True) and isinstance(request, ASGIRequest)
     if request.method != "POST" or not token or not is_json or not batching:
         return await _drf_votes(request, slug=slug)
     answer = await _batcher.submit(_read(request, slug, token))

@@ -4,8 +4,8 @@ Usage: `python -m tests.load [--participants 200] [--rate 1000] [--seconds 20]`.
 
 Starts the real server (uvicorn) on loopback against its own PostgreSQL database (Redis for the
 channel layer, so several server processes share websocket groups), then runs simulated
-participants — each joins, then loops "GET next statement, POST vote" — plus websocket
-listeners. Reports sustained votes/s, p50/p99 latency and errors, then checks that every
+participants — each joins, reads its first statement, then votes, each vote's answer carrying
+the next statement — plus websocket listeners. Reports sustained votes/s, p50/p99 latency and errors, then checks that every
 acknowledged vote is in the database exactly once. Only 127.0.0.1 is contacted.
 
 `--rate` is the vote rate the crowd offers in all (votes/s): each participant starts a cycle
@@ -111,28 +111,23 @@ async def _join(port: int, base: str) -> tuple[_Client, dict]:
 async def _participant(
     client: _Client, me: dict, base: str, stats: Stats, stop: float, period: float
 ) -> None:
+    """One voter: the first statement from `next/`, then one request per vote, whose answer
+    carries the next statement (as the participant page does)."""
     token = me["token"]
     rng = random.Random(me["id"])
     slot = time.monotonic() + rng.random() * period  # spread the crowd over one period
+    current = None
     try:
         while time.monotonic() < stop:
             if period:
                 await asyncio.sleep(max(0.0, slot - time.monotonic()))
                 slot += period
-            started = time.perf_counter()
-            try:
-                status, body = await client.request("GET", f"{base}/next/", token=token)
-            except (ConnectionError, asyncio.IncompleteReadError) as exc:
-                stats.errors.append(f"next: {exc!r}")
-                client.close()
+            if current is None:
+                current = await _first_statement(client, base, token, stats)
+                if current is None:
+                    return
                 continue
-            if status == 204:
-                return
-            if status != 200:
-                stats.errors.append(f"next: {status} {body[:200]!r}")
-                continue
-            stats.next_latencies_ms.append((time.perf_counter() - started) * 1000)
-            vote = {"statement_id": json.loads(body)["id"], "value": rng.choice([-1, 0, 1])}
+            vote = {"statement_id": current["id"], "value": rng.choice([-1, 0, 1])}
             started = time.perf_counter()
             try:
                 status, body = await client.request(
@@ -147,8 +142,27 @@ async def _participant(
                 continue
             stats.latencies_ms.append((time.perf_counter() - started) * 1000)
             stats.acked[(me["id"], vote["statement_id"])] = vote["value"]
+            current = json.loads(body)["next"]
+            if current is None:
+                return
     finally:
         client.close()
+
+
+async def _first_statement(client: _Client, base: str, token: str, stats: Stats) -> dict | None:
+    started = time.perf_counter()
+    try:
+        status, body = await client.request("GET", f"{base}/next/", token=token)
+    except (ConnectionError, asyncio.IncompleteReadError) as exc:
+        stats.errors.append(f"next: {exc!r}")
+        client.close()
+        return None
+    if status != 200:
+        if status != 204:
+            stats.errors.append(f"next: {status} {body[:200]!r}")
+        return None
+    stats.next_latencies_ms.append((time.perf_counter() - started) * 1000)
+    return json.loads(body)
 
 
 async def _listener(url: str, origin: str, stats: Stats, stop: float) -> None:
@@ -206,7 +220,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--server-workers", type=int, default=2)
     parser.add_argument(
-        "--django-views", action="store_true", help="turn the lean vote path off, to compare"
+        "--no-batching", action="store_true", help="one commit per vote (the DRF view), to compare"
     )
     args = parser.parse_args()
     os.environ.setdefault("DATABASE_URL", DEFAULT_PG)
@@ -220,7 +234,7 @@ def main() -> None:
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": "load-benchmark-only-" + "x" * 40,
         "DJANGO_SECURE_SSL_REDIRECT": "0",
-        "CONCORD_LEAN_VOTE_PATH": "0" if args.django_views else "1",
+        "CONCORD_VOTE_BATCHING": "0" if args.no_batching else "1",
     }
     platform = Platform(workdir=workdir, env_extra=env)
     try:
@@ -234,7 +248,7 @@ def main() -> None:
             "offered_votes_per_s": args.rate or "closed loop",
             "listeners": args.listeners,
             "server_workers": args.server_workers,
-            "path": "django views" if args.django_views else "lean",
+            "path": "one commit per vote" if args.no_batching else "group commit",
             "seconds": round(elapsed, 2),
             "votes_per_s": round(len(stats.latencies_ms) / elapsed, 1),
             "vote_p50_ms": round(_percentile(stats.latencies_ms, 50), 1),

@@ -49,14 +49,23 @@ TABLE = [
     ("get", C + "statements/", None, (200, 200, 200, 200, 200, 200, 200)),
     ("post", C + "statements/", {"text": "A fresh idea."}, (403, 201, 403, 201, 403, 403, 201)),
     ("post", C + "statements/{pending}/moderate/", ACCEPT, (403, 403, 403, 200, 403, 403, 200)),
+    ("post", C + "statements/moderate/", {"statement_ids": ["{pending}"], **ACCEPT},
+     (403, 403, 403, 200, 403, 403, 200)),
+    ("post", C + "statements/seed/", {"texts": ["Seeded in bulk."]},
+     (403, 403, 403, 200, 403, 403, 200)),
     ("post", C + "participants/", None, (201, 201, 403, 201, 201, 201, 201)),
+    ("post", C + "participants/{participant}/revoke/", None, (403, 403, 403, 200, 403, 403, 200)),
     ("get", C + "me/", None, (403, 200, 403, 403, 403, 403, 403)),
+    ("get", C + "me/votes/", None, (403, 200, 403, 403, 403, 403, 403)),
+    ("delete", C + "me/votes/{accepted}/", None, (403, 200, 403, 403, 403, 403, 403)),
+    ("post", C + "me/signout/", None, (403, 200, 403, 403, 403, 403, 403)),
     ("put", C + "me/demographics/", ANSWERS, (403, 200, 403, 403, 403, 403, 403)),
     ("delete", C + "me/demographics/", None, (403, 200, 403, 403, 403, 403, 403)),
     ("get", C + "next/", None, (403, 200, 403, 403, 403, 403, 403)),
     ("get", C + "votes/", None, (403, 403, 403, 200, 403, 200, 200)),
     ("post", C + "votes/", VOTE, (403, 200, 403, 403, 403, 403, 403)),
     ("get", C + "audit/", None, (403, 403, 403, 200, 403, 200, 200)),
+    ("get", "/api/v1/health/", None, (200, 200, 200, 200, 200, 200, 200)),
     ("get", "/api/v1/jobs/", None, (200, 200, 200, 200, 200, 200, 200)),
     ("get", "/api/v1/jobs/{job}/", None, (404, 404, 404, 200, 404, 200, 200)),
     ("get", C + "consensus/", None, (200, 200, 200, 200, 200, 200, 200)),
@@ -65,6 +74,9 @@ TABLE = [
     # allowed roles get past the permission check to a clear 400 (this snapshot has no groups)
     ("post", C + "constitutions/", {"rule": "gic"}, (403, 403, 403, 400, 403, 400, 400)),
     ("get", "/api/v1/constitutions/{constitution}/", None, (200, 200, 200, 200, 200, 200, 200)),
+    # a draft is for its builders until published
+    ("get", "/api/v1/constitutions/{draft}/", None, (404, 404, 404, 200, 404, 200, 200)),
+    ("post", "/api/v1/constitutions/{draft}/publish/", None, (403, 403, 403, 200, 403, 200, 200)),
     ("get", "/api/v1/constitutions/{constitution}/diff/{constitution}/", None,
      (200, 200, 200, 200, 200, 200, 200)),
     ("get", C + "training-runs/", None, (403, 403, 403, 200, 403, 200, 200)),
@@ -87,6 +99,7 @@ PAGES = [
     # constitutions are public (build/import controls only show for the roles the API allows)
     ("get", P + "constitution/", (200, 200, 200, 200, 200, 200, 200)),
     ("get", P + "constitution/{constitution}.json", (200, 200, 200, 200, 200, 200, 200)),
+    ("get", P + "constitution/{draft}.json", (404, 404, 404, 200, 404, 200, 200)),
     ("get", P + "training/", (302, 302, 302, 200, 403, 200, 200)),
 ]  # fmt: skip
 # Framework routes outside the role model: Django admin (staff only), login/logout and password
@@ -120,23 +133,28 @@ def world(conversation):  # type: ignore[no-untyped-def]
         "slug": conversation.slug,
         "accepted": StatementFactory(conversation=conversation).pk,
         "pending": StatementFactory(conversation=conversation, moderation="pending").pk,
+        "participant": ParticipantFactory(conversation=conversation).pk,
         "job": JobFactory(conversation=conversation).pk,
         "snapshot": SnapshotFactory(conversation=conversation).pk,
-        "constitution": _constitution(conversation),
+        "constitution": _constitution(conversation, version=1, published=True),
+        "draft": _constitution(conversation, version=2, published=False),
         "run": TrainingRun.objects.create(
             conversation=conversation, model_spec="tiny", out_dir="/nonexistent"
         ).pk,
     }
 
 
-def _constitution(conversation) -> int:  # type: ignore[no-untyped-def]
+def _constitution(conversation, *, version: int, published: bool) -> int:  # type: ignore[no-untyped-def]
+    from django.utils import timezone
+
     document = constitution_document()
     return ConstitutionVersion.objects.create(
         conversation=conversation,
-        version=1,
+        version=version,
         rule="manual",
         document=document,
-        content_hash="0" * 64,
+        content_hash=str(version) * 64,
+        published_at=timezone.now() if published else None,
     ).pk
 
 
@@ -163,6 +181,8 @@ def _fill(value, world):  # type: ignore[no-untyped-def]
         return world[value[1:-1]]
     if isinstance(value, dict):
         return {k: _fill(v, world) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, world) for v in value]
     return value
 
 
@@ -221,7 +241,10 @@ def _as_route(path: str) -> str:
         path.lstrip("/")
         .replace("{slug}", "<slug:slug>")
         .replace("{pending}", "<int:statement_id>")
+        .replace("{accepted}", "<int:statement_id>")
+        .replace("{draft}", "<int:constitution_id>")
         .replace("{job}", "<int:job_id>")
+        .replace("{participant}", "<int:participant_id>")
         .replace("{run}", "<int:run_id>")
         .replace("diff/{constitution}", "diff/<int:other_id>")
         .replace("{constitution}", "<int:constitution_id>")
@@ -245,3 +268,71 @@ def test_outsiders_see_no_jobs_in_the_list(world, role):
 def test_outsiders_see_only_accepted_statements(world, role):
     results = client_as(role, world).get(C.format(**world) + "statements/").json()["results"]
     assert [s["id"] for s in results] == [world["accepted"]]
+
+
+def _snapshot_with_people(world):  # type: ignore[no-untyped-def]
+    """A snapshot naming two participants (one of them this role's), with demographics."""
+    from consensus.snapshots.models import Snapshot
+
+    mine = ParticipantFactory(conversation=world["conversation"])
+    people = [
+        {"id": mine.pk, "group": 0, "x": 0.5, "y": -0.25, "n_votes": 3, "in_conv": True},
+        {
+            "id": world["participant"],
+            "group": 1,
+            "x": -1.0,
+            "y": 0.75,
+            "n_votes": 4,
+            "in_conv": True,
+        },
+    ]
+    Snapshot.objects.filter(pk=world["snapshot"]).update(
+        result={
+            "participants": people,
+            "groups": [{"id": 0, "size": 1, "center": [0.5, -0.25], "repness": []}],
+            "statements": [],
+            "demographics": {"age": {"30+": {"0": 1}}},
+        }
+    )
+    return mine
+
+
+TIER_BY_ROLE = {
+    "anonymous": "public",
+    "participant": "participant",
+    "other_participant": "public",
+    "moderator": "full",
+    "other_moderator": "public",
+    "researcher": "full",
+    "admin": "full",
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_gets_its_snapshot_tier(world, role):
+    """Participant ids, coordinates by id and demographics only for moderators and researchers;
+    a participant sees their own point and group, anyone else the public summary."""
+    mine = _snapshot_with_people(world)
+    client = client_as(role, world)
+    if role == "participant":  # the participant whose point is in the snapshot
+        client.credentials(HTTP_X_PARTICIPANT_TOKEN=services.participant_token(mine))
+    result = client.get(C.format(**world) + "consensus/").json()["result"]
+    assert result["tier"] == TIER_BY_ROLE[role]
+    if result["tier"] == "full":
+        assert "demographics" in result and {p["id"] for p in result["participants"]} >= {mine.pk}
+        return
+    assert "demographics" not in result
+    assert all("id" not in point for point in result["participants"])
+    assert result["map"] == {"points_total": 2, "grouped": 2}
+    if result["tier"] == "participant":
+        assert result["me"] == {"group": 0, "in_conv": True, "x": 0.5, "y": -0.25}
+
+
+def test_a_participant_may_ask_for_less_but_not_more(world):
+    mine = _snapshot_with_people(world)
+    client = APIClient()
+    client.credentials(HTTP_X_PARTICIPANT_TOKEN=services.participant_token(mine))
+    url = C.format(**world) + "consensus/"
+    assert client.get(url + "?tier=full").json()["result"]["tier"] == "participant"
+    assert client.get(url + "?tier=public").json()["result"]["tier"] == "public"
+    assert client.get(url + "?tier=everything").status_code == 400

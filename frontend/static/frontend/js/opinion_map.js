@@ -112,35 +112,79 @@
       const xy = coords(p, projection);
       return typeof xy[0] === "number" && typeof xy[1] === "number";
     });
-    const label = C.t("map_label", { participants: people.length, groups: groups.length });
+    const label = caption(result, options && options.total);
     const root = svg("svg", { viewBox: "0 0 " + WIDTH + " " + HEIGHT, role: "img", "aria-label": label, class: "opinion-map", "data-projection": projection }, [svg("title", {}, [label])]);
     if (!people.length) { C.clear(container).appendChild(root); return root; }
     const place = scaler(people.map(function (p) { return coords(p, projection); }));
     const layerHull = svg("g", { class: "hulls" });
     const layerDots = svg("g", { class: "dots" });
+    const layerLabels = svg("g", { class: "labels" });  // above hulls and dots: never hidden
     groups.forEach(function (group) {
       const pts = people.filter(function (p) { return p.group === group.id; }).map(function (p) { return place(coords(p, projection)); });
       if (!pts.length) return;
       layerHull.appendChild(hullShape(hull(pts), group));
-      layerHull.appendChild(groupLabel(pts, group));
+      layerLabels.appendChild(groupLabel(pts, group));
     });
     let mine = null;
     people.forEach(function (p) {
       const xy = place(coords(p, projection));
       const group = colorOf[p.group];
       layerDots.appendChild(svg("circle", { cx: xy[0].toFixed(1), cy: xy[1].toFixed(1), r: 3.5, fill: group ? group.color : "#8a8a8a", "fill-opacity": group ? 0.85 : 0.5, "data-pid": p.id }));
-      if (me !== null && me !== undefined && Number(p.id) === Number(me)) mine = xy;
+      if (me !== null && me !== undefined && p.id !== undefined && Number(p.id) === Number(me)) mine = xy;
     });
+    // The participant tier carries no ids: the viewer's own point comes separately, as `me`.
+    const own = result.me;
+    if (own && typeof coords(own, projection)[0] === "number") mine = place(coords(own, projection));
     root.appendChild(layerHull);
     root.appendChild(layerDots);
     if (mine) root.appendChild(youMarker(mine));
+    root.appendChild(layerLabels);
     C.clear(container).appendChild(root);
+    separateLabels(root);
     return root;
+  }
+
+  /** "N participants; G in k groups, U not yet in a group": everyone the snapshot counted. */
+  function caption(result, total) {
+    const all = result.participants || [];
+    const grouped = all.filter(function (p) { return p.group !== null && p.group !== undefined; }).length;
+    const n = Math.max(total || 0, all.length);  // the snapshot's count includes the unplaced
+    return C.t("map_label", { participants: n, grouped: grouped, ungrouped: n - grouped, groups: (result.groups || []).length });
+  }
+
+  function overlaps(a, b) {
+    return a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+  }
+
+  /**
+   * Move labels apart until no two overlap: "You are here" stays put (it marks a dot), each
+   * group label in turn steps down, then up, by its own height until it is clear, within the map.
+   * Measured with getBBox once the SVG is in the page (text width depends on font and language).
+   */
+  function separateLabels(root) {
+    if (!root.getBBox) return;
+    const placed = [];
+    const you = root.querySelector(".you-label");
+    if (you) placed.push(you.getBBox());
+    root.querySelectorAll(".labels text").forEach(function (label) {
+      const start = Number(label.getAttribute("y"));
+      let box = label.getBBox();
+      const step = box.height + 2;
+      for (let i = 1; i <= 40 && placed.some(function (other) { return overlaps(box, other); }); i += 1) {
+        const offset = (i % 2 ? 1 : -1) * Math.ceil(i / 2) * step;
+        const y = Math.min(Math.max(start + offset, box.height), HEIGHT - 2);
+        label.setAttribute("y", y);
+        box = label.getBBox();
+      }
+      placed.push(box);
+    });
   }
 
   /** The group a participant is in, or null. */
   function groupOf(result, participantId) {
-    const row = (result.participants || []).find(function (p) { return Number(p.id) === Number(participantId); });
+    const row = result.me !== undefined
+      ? result.me  // participant tier: the viewer's own point and group
+      : (result.participants || []).find(function (p) { return Number(p.id) === Number(participantId); });
     if (!row || row.group === null || row.group === undefined) return null;
     return groupsOf(result).find(function (g) { return g.id === row.group; }) || null;
   }
@@ -180,6 +224,7 @@
   }
 
   window.ConcordMap = {
+    caption: caption,
     render: render, groupsOf: groupsOf, groupOf: groupOf, fillGroupsTable: fillGroupsTable,
     stanceText: stanceText, bindToggle: bindToggle, hasUmap: hasUmap, PALETTE: PALETTE,
   };
