@@ -19,7 +19,7 @@ points and the statements list only those the rankings and groups name.
 from __future__ import annotations
 
 import random
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, TypedDict, cast
 
 MAX_MAP_POINTS = 2000
 RANKING_SIZE = 20
@@ -163,7 +163,7 @@ def _ranking(statements: list[StatementRow], key: str) -> list[int]:
     scored = [
         s for s in statements if not s.get("moderated_out") and s.get(key) is not None
     ]  # None: too few votes or ratings, never ranked
-    scored.sort(key=lambda s: (-float(s[key]), s["id"]))  # type: ignore[literal-required]
+    scored.sort(key=lambda s: (-float(s.get(key) or 0.0), s["id"]))  # type: ignore[misc]
     return [s["id"] for s in scored[:RANKING_SIZE]]
 
 
@@ -212,7 +212,7 @@ def public_summary(result: SnapshotResult, *, seed: int = 0) -> PublicSummary:
     meta = result.get("meta", {})
     return PublicSummary(
         tier="public",
-        meta={key: meta[key] for key in _PUBLIC_META if key in meta},  # type: ignore[misc]
+        meta=cast(Meta, {key: meta[key] for key in _PUBLIC_META if key in meta}),  # type: ignore[literal-required]
         groups=groups,
         consensus=consensus,
         rankings=rankings,

@@ -6,9 +6,11 @@ Participants identify themselves with the token returned by the join endpoint (h
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, overload
 
+from django.core.validators import RegexValidator
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
@@ -53,6 +55,18 @@ def _session_participant(request: Request, conversation: Conversation) -> Partic
     ).first()
 
 
+@overload
+def participant_for_request(
+    request: Request, conversation: Conversation, *, required: Literal[True] = True
+) -> Participant: ...
+
+
+@overload
+def participant_for_request(
+    request: Request, conversation: Conversation, *, required: bool
+) -> Participant | None: ...
+
+
 def participant_for_request(
     request: Request, conversation: Conversation, *, required: bool = True
 ) -> Participant | None:
@@ -70,7 +84,7 @@ def participant_for_request(
             conversation=conversation, user=request.user
         ).first()
     if participant is None and required:
-        raise PermissionDeniedError("Join the conversation first (POST .../participants/).")
+        raise PermissionDeniedError(_("Join the conversation first (POST .../participants/)."))
     if participant is not None:
         participant.conversation = conversation  # already loaded: spare the services a query
     return participant
@@ -107,24 +121,33 @@ class ConversationSerializer(serializers.ModelSerializer):
             "participant_statements_allowed",
             "strict_moderation",
             "demographic_questions",
+            "erased_statements",
             "created_at",
         ]
         read_only_fields = ["created_at"]
 
 
+# Blank and whitespace-only text is refused; the schema says so (`pattern: \S`), so a request
+# the schema allows is never refused for being blank.
+NOT_BLANK = RegexValidator(r"\S", "This field may not be blank.")
+
+
 class ConversationUpdateSerializer(serializers.Serializer):
-    topic = serializers.CharField(max_length=300, required=False)
+    topic = serializers.CharField(max_length=300, required=False, validators=[NOT_BLANK])
     description = serializers.CharField(allow_blank=True, required=False)
     languages = serializers.ListField(child=serializers.CharField(max_length=20), required=False)
     is_open = serializers.BooleanField(required=False)
     participant_statements_allowed = serializers.BooleanField(required=False)
     strict_moderation = serializers.BooleanField(required=False)
+    erased_statements = serializers.ChoiceField(
+        choices=Conversation.ErasedStatements.choices, required=False
+    )
     demographic_questions = serializers.JSONField(required=False)
 
 
 class ConversationCreateSerializer(ConversationUpdateSerializer):
     slug = serializers.SlugField(max_length=80, required=False, allow_blank=True)
-    topic = serializers.CharField(max_length=300)
+    topic = serializers.CharField(max_length=300, validators=[NOT_BLANK])
 
 
 class StatementSerializer(serializers.ModelSerializer):
@@ -157,8 +180,27 @@ class StatementDetailSerializer(serializers.ModelSerializer):
         ]
 
 
+class StatementListItemSerializer(StatementSerializer):
+    """The schema of one row of GET statements/ (the view answers with one of the two above).
+
+    Everyone gets StatementSerializer's fields; moderators, researchers and admins also get the
+    author and the counts. These extra fields are optional here because anonymous readers and
+    participants never receive them (the schema used to promise them to everyone).
+    """
+
+    moderation_reason = serializers.CharField(required=False)
+    author_id = serializers.IntegerField(required=False, allow_null=True)
+    moderated_at = serializers.DateTimeField(required=False, allow_null=True)
+    n_agree = serializers.IntegerField(required=False)
+    n_disagree = serializers.IntegerField(required=False)
+    n_pass = serializers.IntegerField(required=False)
+
+    class Meta(StatementSerializer.Meta):
+        fields = StatementDetailSerializer.Meta.fields
+
+
 class StatementInputSerializer(serializers.Serializer):
-    text = serializers.CharField(trim_whitespace=False, allow_blank=True, max_length=20000)
+    text = serializers.CharField(trim_whitespace=False, max_length=20000, validators=[NOT_BLANK])
     language = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
 
 
@@ -354,9 +396,9 @@ class StatementListApi(generics.ListAPIView):
         return roles.can_read_all(self.request.user, self._conversation())
 
     def get_serializer_class(self) -> type[serializers.Serializer]:
-        if getattr(self, "swagger_fake_view", False) or self._privileged():
-            return StatementDetailSerializer
-        return StatementSerializer
+        if getattr(self, "swagger_fake_view", False):
+            return StatementListItemSerializer
+        return StatementDetailSerializer if self._privileged() else StatementSerializer
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         if getattr(self, "swagger_fake_view", False):
@@ -490,10 +532,53 @@ class ParticipantRevokeApi(APIView):
 
 
 class MeApi(APIView):
+    """GET: my progress. DELETE: "delete my data" (votes, demographics, token; statements as
+    the moderators chose), and the session forgets me."""
+
     @extend_schema(responses=ParticipantOutputSerializer)
     def get(self, request: Request, slug: str) -> Response:
         conversation = conversation_or_404(slug)
         return Response(_participant_out(participant_for_request(request, conversation)))
+
+    @extend_schema(responses={200: dict})
+    def delete(self, request: Request, slug: str) -> Response:
+        conversation = conversation_or_404(slug)
+        participant = participant_for_request(request, conversation)
+        counts = services.participant_erase(participant=participant)
+        if hasattr(request, "session"):
+            request.session.pop(_session_key(conversation), None)
+            request.session.pop(_session_version_key(conversation), None)
+        return Response({"deleted": counts})
+
+
+class MyVoteSerializer(serializers.Serializer):
+    statement_id = serializers.IntegerField()
+    text = serializers.CharField()
+    language = serializers.CharField(allow_blank=True)
+    value = serializers.IntegerField()
+    updated_at = serializers.DateTimeField()
+
+
+class MyVotesApi(APIView):
+    """The participant's own current votes, newest first, to review, change or withdraw."""
+
+    @extend_schema(responses=MyVoteSerializer(many=True))
+    def get(self, request: Request, slug: str) -> Response:
+        participant = participant_for_request(request, conversation_or_404(slug))
+        votes = selectors.participant_votes(participant=participant)
+        return Response({"results": MyVoteSerializer(votes, many=True).data})
+
+
+class MyVoteWithdrawApi(APIView):
+    @extend_schema(responses={200: dict})
+    def delete(self, request: Request, slug: str, statement_id: int) -> Response:
+        conversation = conversation_or_404(slug)
+        participant = participant_for_request(request, conversation)
+        cast = services.vote_withdraw(participant=participant, statement_id=statement_id)
+        progress = selectors.participant_progress(participant)
+        return Response(
+            {"statement_id": statement_id, "withdrawn": cast.changed, "progress": progress}
+        )
 
 
 class NextStatementApi(APIView):

@@ -91,11 +91,11 @@ def demo_crowd_vote(
                     else -1
                 )
                 requests.append(services.VoteRequest(voter.pk, conversation.pk, sid, value))
-    outcomes = services.votes_cast_batch(requests)
+    outcomes = services.votes_cast(requests)
     errors = [o for o in outcomes if isinstance(o, Exception)]
     if errors:
         raise errors[0]
-    return sum(1 for o in outcomes if o["changed"])
+    return sum(1 for o in outcomes if isinstance(o, services.VoteCast) and o.changed)
 
 
 def demo_summary(conversation: Conversation) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
@@ -117,8 +118,8 @@ def statements_next_for(
         seen = voted[pid]
         open_ = [c for c in accepted[cid] if c[0] not in seen and authors[c[0]] != pid]
         n_voted = sum(1 for c in accepted[cid] if c[0] in seen)
-        sid = statement_choose(open_, functools.partial(scores, cid), rng=rng)
-        chosen.append((sid, n_voted, n_voted + len(open_)))
+        pick = statement_choose(open_, functools.partial(scores, cid), rng=rng)
+        chosen.append((pick, n_voted, n_voted + len(open_)))
     statements = Statement.objects.in_bulk([sid for sid, _, _ in chosen if sid is not None])
     return [
         NextStatement(None if sid is None else statements[sid], n_voted, total)
@@ -180,3 +181,22 @@ def jobs_visible_to(user: object) -> QuerySet[Job]:
     if getattr(user, "is_authenticated", False):
         return jobs.filter(conversation__moderators=user)
     return jobs.none()
+
+
+def participant_votes(*, participant: Participant) -> list[dict[str, Any]]:
+    """A participant's current votes with the statements' texts, newest first ("my votes")."""
+    rows = (
+        Vote.objects.filter(participant=participant)
+        .order_by("-updated_at", "-id")
+        .values("statement_id", "statement__text", "statement__language", "value", "updated_at")
+    )
+    return [
+        {
+            "statement_id": row["statement_id"],
+            "text": row["statement__text"],
+            "language": row["statement__language"],
+            "value": row["value"],
+            "updated_at": row["updated_at"],
+        }
+        for row in rows
+    ]

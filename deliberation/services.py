@@ -42,8 +42,8 @@ from kernel.errors import (
 
 _TOKEN_SALT = "concord.participant"
 COUNTS_INTERVAL_S = 0.25
-_QUESTION_KEY_MAX = DemographicAnswer._meta.get_field("question").max_length
-_ANSWER_MAX = DemographicAnswer._meta.get_field("answer").max_length
+_QUESTION_KEY_MAX: int = DemographicAnswer._meta.get_field("question").max_length or 0
+_ANSWER_MAX: int = DemographicAnswer._meta.get_field("answer").max_length or 0
 _CONVERSATION_FIELDS = {
     "topic",
     "description",

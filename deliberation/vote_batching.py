@@ -62,10 +62,10 @@ def votes_batch(asks: list[VoteAsk]) -> list[dict[str, Any] | Exception]:
     answers: list[Any] = []
     requests: list[services.VoteRequest] = []
     for i, (ask, w) in enumerate(zip(asks, who, strict=True)):
-        error = w if isinstance(w, Exception) else limited[2 * i] or limited[2 * i + 1]
-        if error is None and ask.invalid is not None:
-            error = ask.invalid
-        if error is not None:
+        error: Exception | None = (
+            w if isinstance(w, Exception) else limited[2 * i] or limited[2 * i + 1] or ask.invalid
+        )
+        if error is not None or not isinstance(w, tuple):
             answers.append(error)
             continue
         answers.append(len(requests))

@@ -61,9 +61,9 @@ def error_parts(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]]:
     """Status, JSON body and headers for `exc`, as `exception_handler` answers it, for views
     that are not DRF's (the batched vote view). An unexpected failure is a 503: the work was
     rolled back, so the client may simply retry."""
-    response = exception_handler(exc, {})
-    if response is None:
-        response = exception_handler(ServiceUnavailableError(UNAVAILABLE), {})
-        assert response is not None
+    response = exception_handler(exc, {}) or exception_handler(
+        ServiceUnavailableError(UNAVAILABLE), {}
+    )
+    assert response is not None
     headers = {name: value for name, value in response.items() if name != "Content-Type"}
     return response.status_code, response.data, headers
