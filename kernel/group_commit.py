@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Generic, TypeVar
 
 from asgiref.sync import sync_to_async
-from django.db import connection
+from django.db import close_old_connections, connection
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +60,9 @@ class GroupCommit(Generic[Ask, Answer]):
         return await future
 
     def _guarded(self, asks: list[Ask]) -> Sequence[Answer]:
+        # A batch is this thread's request: the connection hygiene Django applies around every
+        # request (CONN_MAX_AGE, dropping a connection the database closed) applies around it.
+        close_old_connections()
         try:
             answers = self._handler(asks)
             if len(answers) != len(asks):
@@ -69,6 +72,8 @@ class GroupCommit(Generic[Ask, Answer]):
             logger.exception("a batch of %d requests failed; none of it was stored", len(asks))
             connection.close()
             raise
+        finally:
+            close_old_connections()
 
     async def _drain(self) -> None:
         wakeup = self._wakeup
