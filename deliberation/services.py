@@ -358,6 +358,32 @@ def _validate_questions(questions: Any) -> None:
         if not ok:
             raise ApplicationError('Each demographic question needs a "key" and a "choices" list.')
         _validate_question_fits(question["key"], question.get("choices") or [])
+        _validate_question_translations(question)
+
+
+def _validate_question_translations(question: Mapping[str, Any]) -> None:
+    """`labels` / `choice_labels`: the question and its choices per language; the stored answer
+    stays the untranslated choice, so breakdowns do not split by the language people used."""
+    labels = question.get("labels") or {}
+    choice_labels = question.get("choice_labels") or {}
+    if not isinstance(labels, dict) or not all(isinstance(v, str) for v in labels.values()):
+        raise ApplicationError(_('"labels" must map language codes to texts.'))
+    if not isinstance(choice_labels, dict):
+        raise ApplicationError(_('"choice_labels" must map language codes to lists of texts.'))
+    n = len(question.get("choices") or [])
+    for code, names in choice_labels.items():
+        if not isinstance(names, list) or len(names) != n:
+            raise ApplicationError(
+                _("The %(code)s choices of %(key)s must be %(n)d texts, one per choice.")
+                % {"code": code, "key": question["key"], "n": n}
+            )
+    unknown = [code for code in [*labels, *choice_labels] if code.lower() not in LANG_INFO]
+    if unknown:
+        raise ApplicationError(
+            _("Unknown language codes: %(codes)s (use codes such as en, ar, fa, zh-hans).")
+            % {"codes": ", ".join(unknown)},
+            code="bad_language",
+        )
 
 
 def _validate_question_fits(key: str, choices: list[Any]) -> None:
@@ -461,31 +487,46 @@ def _token_payload(*, conversation_id: int, token: str) -> dict[str, Any]:
     return data
 
 
-def participant_token_claim(*, conversation_id: int, token: str) -> Any:
-    """The participant id a token names, checked against the conversation but not the database
-    (so not against revocation: `participant_from_token` checks that)."""
-    return _token_payload(conversation_id=conversation_id, token=token).get("p")
-
-
-def participant_token_claims(*, conversation_id: int, token: str) -> tuple[Any, int]:
-    """(participant id, token version) a token names, for batch paths that check the versions
-    against the database themselves (a revoked token carries an older version)."""
-    data = _token_payload(conversation_id=conversation_id, token=token)
-    return data.get("p"), data.get("v", 0)
-
-
 UNKNOWN_PARTICIPANT = "Unknown participant."
 REVOKED_TOKEN = "This participant token was revoked; join again."
 
 
+def participants_from_tokens(
+    tokens: Sequence[tuple[int, str]],
+) -> list[tuple[int, int] | ApplicationError]:
+    """(participant id, conversation id) for each (conversation id, token), or why not: forged,
+    expired, another conversation's, an unknown participant, or revoked since issued. One query
+    for the whole list: the batched vote view identifies every voter of a batch at once."""
+    claimed: list[tuple[Any, int, int] | ApplicationError] = []
+    for conversation_id, token in tokens:
+        try:
+            data = _token_payload(conversation_id=conversation_id, token=token)
+        except ApplicationError as exc:
+            claimed.append(exc)
+        else:
+            claimed.append((data.get("p"), conversation_id, data.get("v", 0)))
+    wanted = {c[0] for c in claimed if isinstance(c, tuple) and isinstance(c[0], int)}
+    rows = Participant.objects.filter(pk__in=wanted)
+    live = {(p, c): v for p, c, v in rows.values_list("pk", "conversation_id", "token_version")}
+    found: list[tuple[int, int] | ApplicationError] = []
+    for c in claimed:
+        if isinstance(c, ApplicationError):
+            found.append(c)
+        elif (c[0], c[1]) not in live:
+            found.append(PermissionDeniedError(UNKNOWN_PARTICIPANT))
+        elif live[(c[0], c[1])] != c[2]:
+            found.append(PermissionDeniedError(REVOKED_TOKEN))
+        else:
+            found.append((c[0], c[1]))
+    return found
+
+
 def participant_from_token(*, conversation: Conversation, token: str) -> Participant:
-    """The live participant a token names: signed, unexpired and not revoked since issued."""
-    data = _token_payload(conversation_id=conversation.pk, token=token)
-    participant = Participant.objects.filter(pk=data.get("p"), conversation=conversation).first()
-    if participant is None:
-        raise PermissionDeniedError(UNKNOWN_PARTICIPANT)
-    if data.get("v", 0) != participant.token_version:
-        raise PermissionDeniedError(REVOKED_TOKEN)
+    """The live participant a token names: `participants_from_tokens` for one token."""
+    who = participants_from_tokens([(conversation.pk, token)])[0]
+    if isinstance(who, ApplicationError):
+        raise who
+    participant = Participant.objects.get(pk=who[0])
     participant.conversation = conversation
     return participant
 

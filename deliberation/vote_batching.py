@@ -28,9 +28,9 @@ from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 
 from deliberation import apis, selectors, services
-from deliberation.models import Conversation, Participant
+from deliberation.models import Conversation
 from kernel.api_errors import error_parts
-from kernel.errors import ApplicationError, NotFoundError, PermissionDeniedError
+from kernel.errors import ApplicationError, NotFoundError
 from kernel.group_commit import GroupCommit
 from kernel.ratelimit import client_ip, rate_limits_hit
 
@@ -88,36 +88,14 @@ def votes_batch(asks: list[VoteAsk]) -> list[dict[str, Any] | Exception]:
 
 
 def _participants(asks: list[VoteAsk]) -> list[tuple[int, int] | ApplicationError]:
-    """(participant id, conversation id) per ask, or why not: what `participant_for_request`
-    decides for a token, for the whole batch in two queries."""
+    """(participant id, conversation id) per ask, or why not: the conversation, then the
+    token, as `participant_for_request` decides for one token."""
     ids = dict(
         Conversation.objects.filter(slug__in={a.slug for a in asks}).values_list("slug", "pk")
     )
-    claimed: list[tuple[Any, int] | ApplicationError] = []
-    versions: list[int] = []  # the token version each ask carries (revoked tokens: older)
-    for ask in asks:
-        versions.append(0)
-        if ask.slug not in ids:
-            claimed.append(NotFoundError("Not found."))
-            continue
-        try:
-            pid, versions[-1] = services.participant_token_claims(
-                conversation_id=ids[ask.slug], token=ask.token
-            )
-            claimed.append((pid, ids[ask.slug]))
-        except ApplicationError as exc:
-            claimed.append(exc)
-    wanted = {c[0] for c in claimed if isinstance(c, tuple) and isinstance(c[0], int)}
-    rows = Participant.objects.filter(pk__in=wanted)
-    existing = {(p, c): v for p, c, v in rows.values_list("pk", "conversation_id", "token_version")}
-    return [
-        c
-        if not isinstance(c, tuple) or existing.get(c) == version
-        else PermissionDeniedError(
-            services.REVOKED_TOKEN if c in existing else services.UNKNOWN_PARTICIPANT
-        )
-        for c, version in zip(claimed, versions, strict=True)
-    ]
+    known = [ask for ask in asks if ask.slug in ids]
+    found = iter(services.participants_from_tokens([(ids[a.slug], a.token) for a in known]))
+    return [next(found) if ask.slug in ids else NotFoundError("Not found.") for ask in asks]
 
 
 _batcher: GroupCommit[VoteAsk, dict[str, Any] | Exception] = GroupCommit("votes", votes_batch)
