@@ -39,20 +39,22 @@ migrate: setup ## apply database migrations
 demo: migrate ## load the demo conversation and demo logins
 	$(PY) manage.py load_demo
 
-run: demo ## set up, then serve on http://127.0.0.1:8000 with the background worker
+run: demo ## set up, then serve on http://127.0.0.1:8000 with the background worker (restarted if it dies)
 	@echo ""; echo "  Concord is starting on http://$(HOST):$(PORT)/  (API docs: http://$(HOST):$(PORT)/api/docs/)"; echo ""
-	$(PY) manage.py worker & WORKER=$$!; \
+	$(PY) manage.py worker --supervise & WORKER=$$!; \
 	trap 'kill $$WORKER 2>/dev/null' EXIT INT TERM; \
 	$(VENV)/bin/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --log-level warning
 
-worker: migrate ## run only the background worker
-	$(PY) manage.py worker
+worker: migrate ## run only the background worker (supervised: restarted if it dies)
+	$(PY) manage.py worker --supervise
 
 test: setup ## set up, then run the whole test suite
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-lint: setup ## ruff
+lint: setup ## ruff check, ruff format --check, mypy (django-stubs, drf-stubs)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 bench: setup ## consensus benchmark (ours vs red-dwarf, synthetic scale)
 	$(PY) -m consensus.bench

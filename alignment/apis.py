@@ -6,8 +6,9 @@ import json
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import Any
 
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
@@ -42,7 +43,26 @@ class ConstitutionSerializer(serializers.ModelSerializer):
             "n_principles",
             "document",
             "created_at",
+            "published_at",
         ]
+
+
+def _can_read_drafts(request: Request, conversation: Any) -> bool:
+    return roles.can_read_all(request.user, conversation)
+
+
+def _visible_or_404(request: Request, constitution_id: int) -> ConstitutionVersion:
+    """A version this request may see: drafts only for moderators, researchers and admins."""
+    row = get_object_or_404(ConstitutionVersion, pk=constitution_id)
+    drafts = _can_read_drafts(request, row.conversation)
+    if not services.constitution_visible(row, can_read_drafts=drafts):
+        raise Http404
+    return row
+
+
+def _require_builder(request: Request, conversation: Any) -> None:
+    if not roles.is_moderator(request.user, conversation) and not roles.is_researcher(request.user):
+        raise PermissionDeniedError("Only moderators, researchers and admins build constitutions.")
 
 
 class ConstitutionBuildSerializer(serializers.Serializer):
@@ -63,19 +83,18 @@ class ConstitutionListApi(generics.ListAPIView):
     def get_queryset(self):  # type: ignore[no-untyped-def]
         if getattr(self, "swagger_fake_view", False):
             return ConstitutionVersion.objects.none()
-        return conversation_or_404(self.kwargs["slug"]).constitutions.all()
+        conversation = conversation_or_404(self.kwargs["slug"])
+        rows = conversation.constitutions.all()
+        if not _can_read_drafts(self.request, conversation):
+            rows = rows.filter(published_at__isnull=False)
+        return rows
 
     @extend_schema(
         request=ConstitutionBuildSerializer, responses={201: ConstitutionSerializer(many=True)}
     )
     def post(self, request: Request, slug: str) -> Response:
         conversation = conversation_or_404(slug)
-        if not roles.is_moderator(request.user, conversation) and not roles.is_researcher(
-            request.user
-        ):
-            raise PermissionDeniedError(
-                "Only moderators, researchers and admins build constitutions."
-            )
+        _require_builder(request, conversation)
         data = ConstitutionBuildSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         options = dict(data.validated_data)
@@ -102,7 +121,7 @@ class ConstitutionDetailApi(APIView):
         responses=ConstitutionSerializer,
     )
     def get(self, request: Request, constitution_id: int) -> Response | HttpResponse:
-        row = get_object_or_404(ConstitutionVersion, pk=constitution_id)
+        row = _visible_or_404(request, constitution_id)
         if request.query_params.get("export") == "md":
             text = const.to_markdown(const.from_dict(row.document))
             response = HttpResponse(text, content_type="text/markdown; charset=utf-8")
@@ -116,9 +135,20 @@ class ConstitutionDetailApi(APIView):
 class ConstitutionDiffApi(APIView):
     @extend_schema(responses={200: dict})
     def get(self, request: Request, constitution_id: int, other_id: int) -> Response:
-        old = get_object_or_404(ConstitutionVersion, pk=constitution_id)
-        new = get_object_or_404(ConstitutionVersion, pk=other_id)
+        old = _visible_or_404(request, constitution_id)
+        new = _visible_or_404(request, other_id)
         return Response(services.constitution_diff(old, new))
+
+
+class ConstitutionPublishApi(APIView):
+    """Publish a draft: from now on it is what everyone sees."""
+
+    @extend_schema(request=None, responses=ConstitutionSerializer)
+    def post(self, request: Request, constitution_id: int) -> Response:
+        row = get_object_or_404(ConstitutionVersion, pk=constitution_id)
+        _require_builder(request, row.conversation)
+        row = services.constitution_publish(version=row, user=request.user)
+        return Response(ConstitutionSerializer(row).data)
 
 
 class TrainingRunSerializer(serializers.ModelSerializer):
@@ -215,3 +245,38 @@ class TrainingRunExportApi(APIView):
                     archive.write(path, path.relative_to(folder))
         buffer.seek(0)
         return FileResponse(buffer, as_attachment=True, filename=f"training-run-{run.pk}.zip")
+
+
+class TrainingRunResumeApi(APIView):
+    """Queue an interrupted or failed run again; it resumes in its own folder."""
+
+    @extend_schema(request=None, responses={202: TrainingRunSerializer})
+    def post(self, request: Request, run_id: int) -> Response:
+        run = services.training_run_resume(run=_run_or_404(request, run_id), user=request.user)
+        return Response(TrainingRunSerializer(run).data, status=202)
+
+
+class ConstitutionPromptSetApi(APIView):
+    """The conversation's grounded prompt set for one constitution version, to edit and upload.
+
+    Rows are `{id, prompt, language, tags, principle_ids}`; send an edited list back as the
+    training run's `config.prompts` (held-out prompts stay the grounded ones).
+    """
+
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request, constitution_id: int) -> Response:
+        from alignment.grounding import build_conversation_prompts
+
+        row = _visible_or_404(request, constitution_id)
+        sets = build_conversation_prompts(
+            const.from_dict(row.document),
+            languages=list(row.conversation.languages or []) or ["en"],
+            topic=row.conversation.topic,
+        )
+        return Response(
+            {
+                "constitution": row.pk,
+                "train": [p.to_dict() for p in sets.train],
+                "heldout": [p.to_dict() for p in sets.heldout],
+            }
+        )

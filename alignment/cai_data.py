@@ -23,9 +23,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from alignment.cleaning import clean_answer, clean_critique, clean_revision
 from alignment.config import GenerationError, GenerationSettings, PromptFileError
 from alignment.constitution import Constitution, Principle
 from alignment.generation import Message, generate_chat, judge_pairs
+from alignment.relevance import relevant_principles
 
 Progress = Callable[[int, int], None]
 FIXTURE_PROMPTS = Path(__file__).resolve().parent.parent / "fixtures" / "prompts"
@@ -41,6 +43,15 @@ class Prompt:
     prompt: str
     language: str = "und"
     tags: tuple[str, ...] = field(default_factory=tuple)
+    principle_ids: tuple[str, ...] = field(default_factory=tuple)  # what a grounded prompt probes
+
+    def to_dict(self) -> dict[str, Any]:
+        """One JSONL line of a prompt file (the fields `load_prompts` reads)."""
+        data: dict[str, Any] = {"id": self.id, "prompt": self.prompt, "language": self.language}
+        data["tags"] = list(self.tags)
+        if self.principle_ids:
+            data["principle_ids"] = list(self.principle_ids)
+        return data
 
 
 def _prompt_from(data: Any, where: str) -> Prompt:
@@ -57,7 +68,31 @@ def _prompt_from(data: Any, where: str) -> Prompt:
     language = data.get("language") or "und"
     if not isinstance(language, str):
         raise PromptFileError(f"{where}: 'language' must be a string")
-    return Prompt(str(pid), text.strip(), language, tuple(tags))
+    linked = data.get("principle_ids") or []
+    if not isinstance(linked, list) or not all(isinstance(t, str) for t in linked):
+        raise PromptFileError(f"{where}: 'principle_ids' must be a list of strings")
+    return Prompt(str(pid), text.strip(), language, tuple(tags), tuple(linked))
+
+
+def prompts_from_rows(rows: Sequence[Any], *, where: str = "prompts") -> list[Prompt]:
+    """Prompts from already-parsed rows (an uploaded set); same checks as a file."""
+    prompts = [_prompt_from(row, f"{where}[{n}]") for n, row in enumerate(rows)]
+    ids = [p.id for p in prompts]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise PromptFileError(f"{where}: duplicate ids {duplicates}")
+    if not prompts:
+        raise PromptFileError(f"{where}: no prompts")
+    return prompts
+
+
+def write_prompts(prompts: Sequence[Prompt], path: Path | str) -> Path:
+    """Write a prompt JSONL that `load_prompts` reads back (to edit and upload again)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = "".join(json.dumps(p.to_dict(), ensure_ascii=False) + "\n" for p in prompts)
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 def load_prompts(path: Path | str, *, limit: int | None = None) -> list[Prompt]:
@@ -137,11 +172,6 @@ def few_shot_messages() -> list[Message]:
     return messages
 
 
-def _strip_label(text: str, label: str) -> str:
-    text = text.strip()
-    return text[len(label) :].strip() if text.lower().startswith(label.lower()) else text
-
-
 # ------------------------------------------------------------------------------ output file
 
 
@@ -156,6 +186,7 @@ def _repair(path: Path) -> None:
         handle.write(keep)
         handle.flush()
         os.fsync(handle.fileno())
+    os.chmod(tmp, 0o644)  # mkstemp makes 0600; the run folder is read by the group
     os.replace(tmp, path)
 
 
@@ -213,6 +244,27 @@ def _principle_rng(seed: int, prompt_id: str) -> random.Random:
     return random.Random(f"{seed}:{prompt_id}")
 
 
+@dataclass(frozen=True)
+class Roles:
+    """The three model roles of CAI data generation, each a (model, tokenizer) pair.
+
+    Why separate: one 135M model writing answers, critiques, revisions *and* preference labels
+    grades its own homework (issue 12). `student` answers (it is the model being trained),
+    `critic` critiques and revises, `judge` labels preferences. Names go into every record.
+    """
+
+    student: tuple[Any, Any]
+    critic: tuple[Any, Any]
+    judge: tuple[Any, Any]
+    names: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def single(cls, model: Any, tokenizer: Any, name: str = "") -> Roles:
+        """One model in every role (the old behaviour; tests and quick runs)."""
+        pair = (model, tokenizer)
+        return cls(pair, pair, pair, {"student": name, "critic": name, "judge": name})
+
+
 def _critique_turns(prompt: Prompt, answer: str, principle: Principle) -> list[Message]:
     return [
         *few_shot_messages(),
@@ -231,115 +283,132 @@ def _revision_turns(base: list[Message], critique: str, principle: Principle) ->
 
 
 def _gen(
-    model: Any, tokenizer: Any, conversations: list, s: GenerationSettings, salt: int
+    pair: tuple[Any, Any],
+    conversations: list,
+    s: GenerationSettings,
+    salt: int,
+    *,
+    whole_sentences: bool = True,
 ) -> list[str]:
     return generate_chat(
-        model,
-        tokenizer,
+        *pair,
         conversations,
         max_new_tokens=s.max_new_tokens,
         batch_size=s.batch_size,
         do_sample=s.do_sample,
         temperature=s.temperature,
         seed=s.seed + salt,
+        whole_sentences=whole_sentences,
     )
 
 
+def _sample(rng: random.Random, prompt: Prompt, constitution: Constitution) -> tuple:
+    relevance = relevant_principles(prompt.prompt, prompt.principle_ids, constitution)
+    return rng.choice(relevance.principles), relevance.to_dict()
+
+
 def _one_round(
-    model: Any,
-    tokenizer: Any,
+    critic: tuple[Any, Any],
     batch: list[Prompt],
     current: list[str],
-    principles: list[Principle],
+    choices: list[tuple[Principle, dict[str, Any]]],
     settings: GenerationSettings,
     salt: int,
 ) -> list[dict[str, Any]]:
-    """One critique → revision round for a batch (two batched generate calls)."""
+    """One critique → revision round for a batch (two batched generate calls by the critic)."""
+    principles = [pr for pr, _ in choices]
     critique_convs = [
         _critique_turns(p, a, pr) for p, a, pr in zip(batch, current, principles, strict=True)
     ]
-    critiques = [
-        _strip_label(t, "Critique:") for t in _gen(model, tokenizer, critique_convs, settings, salt)
-    ]
+    critiques = [clean_critique(t).text for t in _gen(critic, critique_convs, settings, salt)]
     revision_convs = [
         _revision_turns(c, t, pr)
         for c, t, pr in zip(critique_convs, critiques, principles, strict=True)
     ]
-    revisions = [
-        _strip_label(t, "Revision:")
-        for t in _gen(model, tokenizer, revision_convs, settings, salt + 1)
-    ]
-    return [
-        {
-            "principle_id": pr.id,
-            "critique_request": pr.critique_request,
-            "critique": c,
-            "revision_request": pr.revision_request,
-            "revision": r or a,
-        }
-        for pr, c, r, a in zip(principles, critiques, revisions, current, strict=True)
-    ]
+    raw = _gen(critic, revision_convs, settings, salt + 1)
+    steps = []
+    for (pr, why), c, r, a in zip(choices, critiques, raw, current, strict=True):
+        cleaned = clean_revision(r, critique=c)
+        steps.append(
+            {
+                "principle_id": pr.id,
+                "principle_choice": why,
+                "critique_request": pr.critique_request,
+                "critique": c,
+                "revision_request": pr.revision_request,
+                "revision": a if cleaned.rejected else cleaned.text,
+                "raw_revision": r,
+                "cleaning": list(cleaned.issues),
+                "revision_rejected": cleaned.rejected,
+            }
+        )
+    return steps
 
 
 def _feedback(
-    model: Any,
-    tokenizer: Any,
+    judge: tuple[Any, Any],
     batch: list[Prompt],
     initial: list[str],
     final: list[str],
     rngs: list[random.Random],
     constitution: Constitution,
     settings: GenerationSettings,
-) -> list[dict[str, Any]]:
-    """AI-feedback soft label: P(final better than initial) under a sampled principle."""
-    principles = [rng.choice(constitution.principles) for rng in rngs]
-    items = [
-        (p.prompt, pr.text, f, i)
-        for p, pr, f, i in zip(batch, principles, final, initial, strict=True)
+) -> list[dict[str, Any] | None]:
+    """AI-feedback soft label: P(final better than initial) under a relevant principle."""
+    choices = [_sample(rng, p, constitution) for rng, p in zip(rngs, batch, strict=True)]
+    todo = [
+        i for i, (f, a) in enumerate(zip(final, initial, strict=True)) if f.strip() != a.strip()
     ]
-    judgements = judge_pairs(model, tokenizer, items, batch_size=settings.batch_size)
-    return [
-        {
-            "principle_id": pr.id,
-            "first": "final",
-            "second": "initial",
-            "p_first_as_a": j.p_first_as_a,
-            "p_first_as_b": j.p_first_as_b,
-            "soft_label": j.p_first,
-        }
-        for pr, j in zip(principles, judgements, strict=True)
-    ]
+    items = [(batch[i].prompt, choices[i][0].text, final[i], initial[i]) for i in todo]
+    judgements = dict(
+        zip(todo, judge_pairs(*judge, items, batch_size=settings.batch_size), strict=True)
+    )
+    out: list[dict[str, Any] | None] = []
+    for i, (pr, why) in enumerate(choices):
+        j = judgements.get(i)
+        out.append(
+            None
+            if j is None
+            else {
+                "principle_id": pr.id,
+                "principle_choice": why,
+                "first": "final",
+                "second": "initial",
+                "p_first_as_a": j.p_first_as_a,
+                "p_first_as_b": j.p_first_as_b,
+                "soft_label": j.p_first,
+            }
+        )
+    return out
 
 
 def _batch_records(
-    model: Any,
-    tokenizer: Any,
+    roles: Roles,
     batch: list[Prompt],
     constitution: Constitution,
     settings: GenerationSettings,
     index: int,
-    model_name: str,
 ) -> list[dict[str, Any]]:
     """Complete records for one batch of prompts: answer, rounds, feedback, provenance."""
     rngs = [_principle_rng(settings.seed, p.id) for p in batch]
-    initial = _gen(
-        model,
-        tokenizer,
+    raw = _gen(
+        roles.student,
         [[{"role": "user", "content": p.prompt}] for p in batch],
         settings,
         1000 * index,
     )
+    initial = [clean_answer(t).text for t in raw]
     current, rounds = list(initial), [[] for _ in batch]
     for r in range(settings.rounds):
-        principles = [rng.choice(constitution.principles) for rng in rngs]
+        choices = [_sample(rng, p, constitution) for rng, p in zip(rngs, batch, strict=True)]
         steps = _one_round(
-            model, tokenizer, batch, current, principles, settings, 1000 * index + 2 * r + 1
+            roles.critic, batch, current, choices, settings, 1000 * index + 2 * r + 1
         )
         for i, step in enumerate(steps):
             rounds[i].append(step)
             current[i] = step["revision"]
     feedback = (
-        _feedback(model, tokenizer, batch, initial, current, rngs, constitution, settings)
+        _feedback(roles.judge, batch, initial, current, rngs, constitution, settings)
         if settings.ai_feedback
         else [None] * len(batch)
     )
@@ -349,11 +418,13 @@ def _batch_records(
             "prompt": p.prompt,
             "language": p.language,
             "tags": list(p.tags),
+            "principle_ids": list(p.principle_ids),
             "initial": init,
             "rounds": rds,
             "final": fin,
             "feedback": fb,
-            "model": model_name,
+            "model": roles.names.get("student", ""),
+            "models": dict(roles.names),
             "constitution_version": constitution.version,
             "constitution_hash": constitution.content_hash,
             "settings": asdict(settings),
@@ -377,12 +448,15 @@ def generate_cai(
     settings: GenerationSettings | None = None,
     progress: Progress | None = None,
     model_name: str = "",
+    roles: Roles | None = None,
 ) -> GenerationStats:
     """Generate one CAI record per prompt into `out_path` (JSONL), resuming where it stopped.
 
+    `model`/`tokenizer` play every role unless `roles` gives a separate critic and judge.
     `progress(done, total)` is called after each record is safely on disk; an exception raised
     from it stops generation with every finished record kept.
     """
+    roles = roles or Roles.single(model, tokenizer, model_name)
     settings = settings or GenerationSettings()
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -390,9 +464,7 @@ def generate_cai(
     todo = [p for p in prompts if p.id not in done]
     started, finished = time.monotonic(), len(prompts) - len(todo)
     for index, batch in enumerate(_chunks(todo, settings.batch_size)):
-        for record in _batch_records(
-            model, tokenizer, batch, constitution, settings, index, model_name
-        ):
+        for record in _batch_records(roles, batch, constitution, settings, index):
             _append(out_path, record)
             finished += 1
             if progress is not None:

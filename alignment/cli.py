@@ -202,7 +202,15 @@ def cmd_chain(args: argparse.Namespace) -> None:
         device=args.device or "auto",
         seed=args.seed,
         preference_source=args.preference_source,
+        pair_margin=args.pair_margin,
+        critic_model=args.critic_model,
         judge_model=args.judge_model,
+        judge_check=args.judge_check,
+        min_judge_accuracy=args.min_judge_accuracy,
+        prompt_set=args.prompt_set,
+        languages=tuple(args.languages or ()),
+        topic=args.topic,
+        circumstances=args.circumstances,
     )
     bars: dict[str, Any] = {}
 
@@ -254,6 +262,38 @@ def cmd_bench_generate(args: argparse.Namespace) -> None:
         max_new_tokens=args.max_new_tokens,
     )
     print(json.dumps(result | {"model": args.model, "dtype": str(lm.model.dtype)}))
+
+
+def cmd_calibrate_judge(args: argparse.Namespace) -> None:
+    """Score a judge on the calibration set; prints (and optionally writes) the JSON report."""
+    from alignment.calibration import calibrate_judge, load_calibration
+    from alignment.modeling import load_model
+
+    lm = load_model(args.model, device=args.device, dtype=args.dtype)
+    report = calibrate_judge(
+        lm.model, lm.tokenizer, load_calibration(limit=args.limit), batch_size=args.batch_size
+    )
+    report |= {"model": args.model}
+    if args.out:
+        Path(args.out).write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    report.pop("items")
+    print(json.dumps(report, indent=2, ensure_ascii=False))
+
+
+def cmd_prompts(args: argparse.Namespace) -> None:
+    """Write a constitution's grounded prompt set (train + held-out JSONL) to edit."""
+    from alignment import constitution as const
+    from alignment.cai_data import write_prompts
+    from alignment.grounding import build_conversation_prompts
+
+    constitution = const.from_json(Path(args.constitution).read_text(encoding="utf-8"))
+    sets = build_conversation_prompts(
+        constitution, languages=args.languages or ["en"], topic=args.topic
+    )
+    out = Path(args.out)
+    write_prompts(sets.train, out / "prompts.jsonl")
+    write_prompts(sets.heldout, out / "heldout_prompts.jsonl")
+    print(f"{len(sets.train)} training and {len(sets.heldout)} held-out prompts in {out}")
 
 
 def cmd_prepare_model(args: argparse.Namespace) -> None:
@@ -349,9 +389,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--train-batch-size", type=int, default=4)
     p.add_argument("--max-length", type=int, default=384)
     p.add_argument("--lora", action="store_true")
-    p.add_argument("--preference-source", default="revision", choices=("revision", "ai_feedback"))
-    p.add_argument("--judge-model", default=None, help="evaluation judge (default: base model)")
+    p.add_argument(
+        "--preference-source", default="auto", choices=("auto", "revision", "ai_feedback")
+    )
+    p.add_argument("--pair-margin", type=float, default=0.1)
+    p.add_argument("--critic-model", default=None, help="critic/reviser (default: the student)")
+    p.add_argument("--judge-model", default=None, help="judge (default: the student)")
+    p.add_argument("--judge-check", default="warn", choices=("warn", "refuse", "off"))
+    p.add_argument("--min-judge-accuracy", type=float, default=0.75)
+    p.add_argument("--prompt-set", default="conversation", choices=("conversation", "generic"))
+    p.add_argument("--languages", nargs="*", default=None, help="conversation languages")
+    p.add_argument("--topic", default=None)
+    p.add_argument("--circumstances", default="exclude", choices=("exclude", "flag", "keep"))
     p.set_defaults(func=cmd_chain)
+
+    p = sub.add_parser("calibrate-judge", help="judge accuracy/decisiveness/position bias")
+    p.add_argument("--model", default="smollm2")
+    p.add_argument("--limit", type=int, default=None, help="first N pairs only")
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--dtype", default="auto", choices=("auto", "float32", "bfloat16"))
+    p.add_argument("--device", default=None, choices=("cpu", "cuda", "auto"))
+    p.add_argument("--out", default=None, help="write the full report (with items) here")
+    p.set_defaults(func=cmd_calibrate_judge)
+
+    p = sub.add_parser("prompts", help="a constitution's grounded prompt set → JSONL to edit")
+    p.add_argument("--constitution", required=True)
+    p.add_argument("--languages", nargs="*", default=None)
+    p.add_argument("--topic", default=None)
+    p.add_argument("--out", required=True, help="folder for prompts.jsonl + heldout_prompts.jsonl")
+    p.set_defaults(func=cmd_prompts)
 
     p = sub.add_parser("bench-generate", help="greedy generation tokens/s on fixture prompts")
     p.add_argument("--model", default="smollm2")

@@ -256,11 +256,30 @@ class ChainConfig:
     """Everything `pipeline.run_chain` needs besides the consensus result; defaults run on a CPU."""
 
     rule: str = _help("Constitution rule: mea, gic, bridging or manual.", "mea")
+    circumstances: str = _help(
+        "Statements of fact about the voter: exclude (default), flag or keep.", "exclude"
+    )
     threshold: float | None = _help("Rule threshold (None: the rule's default).", None)
     statement_ids: tuple[str, ...] = _help("Statement ids for rule='manual'.", ())
     dedup: str = _help("Near-duplicate merge: tfidf, embeddings or none.", "tfidf")
-    prompts_path: str | None = _help("Training prompts JSONL (None: fixtures).", None)
-    heldout_path: str | None = _help("Held-out prompts JSONL (None: fixtures).", None)
+    prompt_set: str = _help(
+        "'conversation' (scenarios built from the constitution's own statements, in "
+        "`languages`) or 'generic' (the shipped fixtures); a prompts_path overrides it.",
+        "conversation",
+    )
+    languages: tuple[str, ...] = _help(
+        "Languages of the conversation prompts (empty: the source's languages, else en).", ()
+    )
+    topic: str | None = _help("Topic named in conversation prompts (None: the source's).", None)
+    model_scenarios: bool = _help(
+        "Also let the critic write one scenario per principle and language (tagged 'model').",
+        False,
+    )
+    prompts: tuple[Mapping[str, Any], ...] = _help(
+        "An uploaded training prompt set ({id, prompt, language, tags, principle_ids} rows).", ()
+    )
+    prompts_path: str | None = _help("Training prompts JSONL (overrides prompt_set).", None)
+    heldout_path: str | None = _help("Held-out prompts JSONL (overrides prompt_set).", None)
     max_prompts: int | None = _help("Use only the first N training prompts.", None)
     max_heldout: int | None = _help("Use only the first N held-out prompts.", None)
     generation: GenerationSettings = field(
@@ -275,16 +294,61 @@ class ChainConfig:
     seed: int = _help("Seed for everything.", 0)
     cache_dir: str | None = _help("Model cache folder (None: ~/.cache/concord/models).", None)
     preference_source: str = _help(
-        "DPO pairs: 'revision' or 'ai_feedback' (soft label).", "revision"
+        "Preference pairs: 'auto' (the judge's label when a judge_model is set, else the "
+        "revision), 'revision' or 'ai_feedback'.",
+        "auto",
     )
-    judge_model: str | None = _help("Evaluation judge model spec (None: the base model).", None)
+    pair_margin: float = _help(
+        "Judge-labelled pairs are kept only when |soft_label - 0.5| > this (0.1: >= 0.6).", 0.1
+    )
+    critic_model: str | None = _help(
+        "Model that critiques and revises (None: the student itself).", None
+    )
+    judge_model: str | None = _help(
+        "Model that labels preferences and judges the evaluation (None: the student itself, "
+        "which grades its own homework: a warning is recorded).",
+        None,
+    )
+    judge_check: str = _help(
+        "Calibrate the judge before generating: 'warn' (record a warning below "
+        "min_judge_accuracy), 'refuse' (fail the run) or 'off'.",
+        "warn",
+    )
+    min_judge_accuracy: float = _help(
+        "Calibration accuracy (both orders averaged) a judge needs.", 0.75
+    )
+    calibration_limit: int | None = _help(
+        "Use only the first N calibration pairs (None: all; smaller is faster).", None
+    )
+    heldout_statements: float = _help(
+        "Share of the non-constitution statements used for the per-group stance evaluation "
+        "(they are never principles).",
+        1.0,
+    )
+    bootstrap: int = _help("Bootstrap resamples for evaluation intervals.", 1000)
 
     def __post_init__(self) -> None:
         _require(self.sft_steps >= 1 and self.pref_steps >= 1, "steps must be >= 1")
         _require(
-            self.preference_source in ("revision", "ai_feedback"),
-            f"preference_source must be revision or ai_feedback, not {self.preference_source!r}",
+            self.preference_source in ("auto", "revision", "ai_feedback"),
+            "preference_source must be auto, revision or ai_feedback, "
+            f"not {self.preference_source!r}",
         )
+        _require(0 <= self.pair_margin < 0.5, "pair_margin must be in [0, 0.5)")
+        _require(self.judge_check in ("warn", "refuse", "off"), "judge_check: warn, refuse or off")
+        _require(0 <= self.min_judge_accuracy <= 1, "min_judge_accuracy must be in [0, 1]")
+        _require(
+            self.prompt_set in ("conversation", "generic"),
+            f"prompt_set must be conversation or generic, not {self.prompt_set!r}",
+        )
+        _require(
+            self.circumstances in ("exclude", "flag", "keep"),
+            f"circumstances must be exclude, flag or keep, not {self.circumstances!r}",
+        )
+        _require(0 < self.heldout_statements <= 1, "heldout_statements must be in (0, 1]")
+        _require(self.bootstrap >= 0, "bootstrap must be >= 0")
+        object.__setattr__(self, "languages", tuple(str(x) for x in self.languages))
+        object.__setattr__(self, "prompts", tuple(dict(x) for x in self.prompts))
         _require(self.dedup in ("tfidf", "embeddings", "none"), f"bad dedup {self.dedup!r}")
         _require(self.device in DEVICES, f"device must be one of {DEVICES}, got {self.device!r}")
         object.__setattr__(self, "statement_ids", tuple(str(s) for s in self.statement_ids))
@@ -308,4 +372,12 @@ class ChainConfig:
         """JSON-safe view, for run.json."""
         data = dataclasses.asdict(self)
         data["statement_ids"] = list(self.statement_ids)
+        data["languages"] = list(self.languages)
+        data["prompts"] = [dict(x) for x in self.prompts]
         return data
+
+    def resolved_preference_source(self) -> str:
+        """'auto' → the judge's label when a separate judge is set, else the revision."""
+        if self.preference_source != "auto":
+            return self.preference_source
+        return "ai_feedback" if self.judge_model else "revision"

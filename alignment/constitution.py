@@ -67,6 +67,8 @@ class SourceStatement:
     text: str
     scores: Mapping[str, Any] = field(default_factory=dict)
     group_votes: tuple[GroupVotes, ...] = ()
+    language: str | None = None
+    polis_comment_id: int | None = None  # the id a Polis user knows (imported conversations)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "scores", _frozen(self.scores))
@@ -84,6 +86,7 @@ class Principle:
     revision_request: str
     rewrite: str
     sources: tuple[SourceStatement, ...]
+    flags: tuple[str, ...] = ()  # e.g. "circumstance": a fact about the voter, kept on request
 
     @property
     def statement_ids(self) -> tuple[str, ...]:
@@ -150,6 +153,33 @@ def _validate_result(result: Mapping[str, Any]) -> tuple[list[Mapping], list[Map
 def _excluded(statement: Mapping[str, Any]) -> bool:
     """Moderated-out and meta statements never become principles."""
     return bool(statement.get("moderated_out") or statement.get("is_meta"))
+
+
+Circumstances = Literal["exclude", "flag", "keep"]
+CIRCUMSTANCE_MODES: tuple[str, ...] = ("exclude", "flag", "keep")
+
+
+def split_circumstances(
+    statements: Sequence[Mapping[str, Any]], mode: str
+) -> tuple[list[Mapping[str, Any]], list[dict[str, Any]]]:
+    """(kept statements, [{id, text, reason}] of statements of fact about the voter).
+
+    Why: Polis collects "I have a small-car driving licence" beside value statements; a broad
+    agree rate on a fact about oneself is not a value to train on. `exclude` (default) leaves
+    them out, `flag` keeps them marked for the moderator, `keep` ignores the check.
+    """
+    if mode not in CIRCUMSTANCE_MODES:
+        raise ConstitutionError(f"circumstances must be one of {CIRCUMSTANCE_MODES}, got {mode!r}")
+    found = []
+    kept = []
+    for statement in statements:
+        reason = None if mode == "keep" else templates.circumstance_reason(str(statement["text"]))
+        if reason:
+            found.append({"id": str(statement["id"]), "text": statement["text"], "reason": reason})
+            if mode == "exclude":
+                continue
+        kept.append(statement)
+    return kept, found
 
 
 def _enough_votes(statement: Mapping[str, Any]) -> bool:
@@ -247,19 +277,38 @@ def source_statement(statement: Mapping[str, Any]) -> SourceStatement:
         for gid, v in sorted((statement.get("groups") or {}).items(), key=lambda kv: str(kv[0]))
     )
     scores = {key: _plain(statement.get(key)) for key in SCORE_KEYS if key in statement}
-    return SourceStatement(str(statement["id"]), str(statement["text"]).strip(), scores, votes)
+    polis = statement.get("polis_comment_id", statement.get("polis_tid"))
+    return SourceStatement(
+        str(statement["id"]),
+        str(statement["text"]).strip(),
+        scores,
+        votes,
+        language=statement.get("language") or None,
+        polis_comment_id=int(polis) if polis is not None else None,
+    )
 
 
 def make_principle(
-    sources: Sequence[SourceStatement], *, rewriter: Rewriter | None = None
+    sources: Sequence[SourceStatement],
+    *,
+    rewriter: Rewriter | None = None,
+    flags: Sequence[str] = (),
 ) -> Principle:
-    """Rewrite the first (best-supported) statement; the others are merged near-duplicates."""
+    """Rewrite the first (best-supported) statement; the others are merged near-duplicates.
+
+    The original quote is always kept (`statement`, `sources`). A template rewrite that could
+    only quote a non-English statement is flagged `untranslated`: pass a model `rewriter` (any
+    local model) for a plain-language English principle.
+    """
     statement = sources[0].text
     text, how = templates.statement_to_principle(statement), "template"
     if rewriter is not None:
         candidate = rewriter(statement)
         if candidate and candidate.startswith(templates.PREFIX):
             text, how = candidate, "model"
+    flags = list(flags)
+    if how == "template" and not templates.is_mostly_latin(statement):
+        flags.append("untranslated")
     return Principle(
         id=f"p-{sources[0].id}",
         text=text,
@@ -268,6 +317,7 @@ def make_principle(
         revision_request=templates.revision_request(text),
         rewrite=how,
         sources=tuple(sources),
+        flags=tuple(dict.fromkeys(flags)),
     )
 
 
@@ -277,13 +327,33 @@ def principles_from_statements(
     dedup: str = "tfidf",
     dedup_threshold: float | None = None,
     rewriter: Rewriter | None = None,
+    flagged: Sequence[str] = (),
 ) -> tuple[Principle, ...]:
-    """Merge near-duplicates (keeping every source id), then rewrite each group once."""
+    """Merge near-duplicates (keeping every source id), then rewrite each group once.
+
+    `flagged` statement ids (circumstances kept with `circumstances="flag"`) mark their
+    principle `circumstance`.
+    """
     sources = [source_statement(s) for s in statements]
     groups = merge_near_duplicates(
         [s.text for s in sources], method=dedup, threshold=dedup_threshold
     )
-    return tuple(make_principle([sources[i] for i in g], rewriter=rewriter) for g in groups)
+    marked = set(flagged)
+    return tuple(
+        make_principle(
+            [sources[i] for i in g],
+            rewriter=rewriter,
+            flags=["circumstance"] if any(sources[i].id in marked for i in g) else [],
+        )
+        for g in groups
+    )
+
+
+def group_sizes(groups: Sequence[Mapping[str, Any]]) -> dict[str, int | None]:
+    """{group id: number of participants} as the consensus result reports it."""
+    return {
+        str(g.get("id")): (int(g["size"]) if g.get("size") is not None else None) for g in groups
+    }
 
 
 # ------------------------------------------------------------------------------ builders
@@ -309,6 +379,7 @@ def build_constitution(
     rewriter: Rewriter | None = None,
     parent: Constitution | None = None,
     created_at: str | None = None,
+    circumstances: str = "exclude",
 ) -> Constitution:
     """Constitution of the statements that pass `rule` (mea, gic, bridging or manual).
 
@@ -317,15 +388,23 @@ def build_constitution(
     or when nothing passes the threshold.
     """
     statements, groups = _validate_result(result)
+    candidates, found = split_circumstances(statements, circumstances)
+    if rule == "manual" and circumstances == "exclude":
+        candidates = statements  # a hand pick is the moderator's call; it is still flagged
     chosen = select_statements(
-        statements,
+        candidates,
         rule=rule,
         threshold=threshold,
         n_groups=len(groups),
         statement_ids=statement_ids,
     )
+    chosen_ids = {str(s["id"]) for s in chosen}
     items = principles_from_statements(
-        chosen, dedup=dedup, dedup_threshold=dedup_threshold, rewriter=rewriter
+        chosen,
+        dedup=dedup,
+        dedup_threshold=dedup_threshold,
+        rewriter=rewriter,
+        flagged=[f["id"] for f in found if f["id"] in chosen_ids],
     )
     version, parent_version = _versioning(parent)
     params = {
@@ -337,6 +416,9 @@ def build_constitution(
         "dedup_threshold": dedup_threshold,
         "rewriter": "model" if rewriter is not None else "template",
         "n_groups": len(groups),
+        "group_sizes": group_sizes(groups),
+        "circumstances": circumstances,
+        "circumstance_statements": found,
     }
     return Constitution(version, parent_version, created_at or _now(), rule, params, source, items)
 
@@ -377,6 +459,7 @@ def build_group_constitutions(
             "dedup_threshold": dedup_threshold,
             "group_size": group.get("size"),
             "n_groups": len(groups),
+            "group_sizes": group_sizes(groups),
         }
         out[gid] = Constitution(
             1,
@@ -452,24 +535,34 @@ def _canonical(data: Any) -> str:
     return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
+def _source_dict(s: SourceStatement) -> dict[str, Any]:
+    data = {
+        "id": s.id,
+        "text": s.text,
+        "scores": dict(s.scores),
+        "group_votes": [vars(v).copy() for v in s.group_votes],
+    }
+    # Written only when known, so documents stored before these fields keep their hash.
+    if s.language:
+        data["language"] = s.language
+    if s.polis_comment_id is not None:
+        data["polis_comment_id"] = s.polis_comment_id
+    return data
+
+
 def _principle_dict(p: Principle) -> dict[str, Any]:
-    return {
+    data = {
         "id": p.id,
         "text": p.text,
         "statement": p.statement,
         "critique_request": p.critique_request,
         "revision_request": p.revision_request,
         "rewrite": p.rewrite,
-        "sources": [
-            {
-                "id": s.id,
-                "text": s.text,
-                "scores": dict(s.scores),
-                "group_votes": [vars(v).copy() for v in s.group_votes],
-            }
-            for s in p.sources
-        ],
+        "sources": [_source_dict(s) for s in p.sources],
     }
+    if p.flags:
+        data["flags"] = list(p.flags)
+    return data
 
 
 def to_dict(constitution: Constitution) -> dict[str, Any]:
@@ -504,6 +597,8 @@ def _principle_from(data: Mapping[str, Any]) -> Principle:
             s["text"],
             s.get("scores") or {},
             tuple(GroupVotes(**v) for v in s.get("group_votes") or []),
+            language=s.get("language"),
+            polis_comment_id=s.get("polis_comment_id"),
         )
         for s in data["sources"]
     )
@@ -515,6 +610,7 @@ def _principle_from(data: Mapping[str, Any]) -> Principle:
         data["revision_request"],
         data["rewrite"],
         sources,
+        tuple(data.get("flags") or ()),
     )
 
 
@@ -569,13 +665,33 @@ def to_markdown(constitution: Constitution) -> str:
         f"- Parent version: {c.parent_version}",
         f"- Created: {c.created_at}",
         f"- Content hash: `{c.content_hash}`",
+        *(
+            [f"- Group sizes: {_canonical(dict(c.params['group_sizes']))}"]
+            if c.params.get("group_sizes")
+            else []
+        ),
+        *[
+            f"- Left out as a statement about the voter: {x['id']} “{x['text']}” ({x['reason']})"
+            for x in c.params.get("circumstance_statements") or []
+            if c.params.get("circumstances") == "exclude"
+        ],
         "",
     ]
     for n, p in enumerate(c.principles, 1):
-        lines += [f"## {n}. {p.text}", "", f"*Principle id* `{p.id}` · *rewrite*: {p.rewrite}", ""]
+        flags = f" · *flags*: {', '.join(p.flags)}" if p.flags else ""
+        lines += [
+            f"## {n}. {p.text}",
+            "",
+            f"*Principle id* `{p.id}` · *rewrite*: {p.rewrite}{flags}",
+            "",
+            f"> Original: “{p.statement}”",
+            "",
+        ]
         for s in p.sources:
             scores = ", ".join(f"{k}={v}" for k, v in s.scores.items())
-            lines.append(f"- Statement {s.id}: “{s.text}” ({scores}; {_votes_line(s)})")
+            ident = f"Polis comment {s.polis_comment_id}" if s.polis_comment_id is not None else ""
+            ident = f"Statement {s.id}" + (f" ({ident})" if ident else "")
+            lines.append(f"- {ident}: “{s.text}” ({scores}; {_votes_line(s)})")
         lines += [
             "",
             f"> Critique request: {p.critique_request}",

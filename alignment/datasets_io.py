@@ -9,8 +9,12 @@ columns.
 - SFT: `prompt` + `completion` (completion-only loss; default) or `messages`.
 - DPO: `prompt`, `chosen`, `rejected`. Source "revision": chosen = final revision, rejected =
   initial answer (no judge needed). Source "ai_feedback": the judge's soft label orders the pair
-  and is stored as `soft_label`; rows whose label is within `margin` of 0.5 are dropped.
-- KTO: `prompt`, `completion`, `label` — final revision True, initial answer False.
+  and is stored as `soft_label`; rows whose label is within `margin` of 0.5 are dropped. The chain
+  uses `DEFAULT_PAIR_MARGIN` = 0.1 (keep a pair only when the judge gives the preferred answer
+  ≥ 0.6 after averaging both orders): below that, a judge's preference is indistinguishable from
+  the position-bias noise measured on the calibration set (docs/alignment.md).
+- KTO: `prompt`, `completion`, `label` — final revision True, initial answer False; with
+  source "ai_feedback" the judge decides which answer is desirable (same margin rule).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from alignment.config import ConfigError, TrainingError
 
 SFTFormat = Literal["prompt_completion", "messages"]
 PreferenceSource = Literal["revision", "ai_feedback"]
+DEFAULT_PAIR_MARGIN = 0.1
 
 
 def _user(text: str) -> list[dict[str, str]]:
@@ -99,28 +104,36 @@ def dpo_rows(
     return rows
 
 
-def kto_rows(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Unpaired rows: final revision desirable, initial answer undesirable (both labels present)."""
+def kto_rows(
+    records: Iterable[dict[str, Any]],
+    *,
+    source: PreferenceSource = "revision",
+    margin: float = 0.0,
+) -> list[dict[str, Any]]:
+    """Unpaired rows: the better answer desirable, the other undesirable (both labels present).
+
+    Better = the final revision (source "revision") or the one the judge prefers beyond
+    `margin` (source "ai_feedback"; undecided pairs are dropped).
+    """
     rows = []
-    for record in filter(_differs, records):
-        meta = _provenance(record)
-        rows.append(
-            {
-                "prompt": _user(record["prompt"]),
-                "completion": _assistant(record["final"]),
-                "label": True,
-            }
-            | meta
-        )
-        rows.append(
-            {
-                "prompt": _user(record["prompt"]),
-                "completion": _assistant(record["initial"]),
-                "label": False,
-            }
-            | meta
-        )
+    for pair in dpo_rows(records, source=source, margin=margin):
+        meta = {k: v for k, v in pair.items() if k not in ("chosen", "rejected")}
+        for key, label in (("chosen", True), ("rejected", False)):
+            rows.append(meta | {"completion": pair[key], "label": label})
     return rows
+
+
+def preference_summary(records: Sequence[dict[str, Any]], margin: float) -> dict[str, Any]:
+    """How many judged pairs there were and how many clear `margin` (for run.json and errors)."""
+    labels = [r["feedback"]["soft_label"] for r in records if r.get("feedback") and _differs(r)]
+    kept = [x for x in labels if abs(x - 0.5) > margin]
+    return {
+        "judged": len(labels),
+        "kept": len(kept),
+        "margin": margin,
+        "min_label": min(labels, default=None),
+        "max_label": max(labels, default=None),
+    }
 
 
 def write_jsonl(rows: Sequence[dict[str, Any]], path: Path | str) -> str:
@@ -135,6 +148,7 @@ def write_jsonl(rows: Sequence[dict[str, Any]], path: Path | str) -> str:
         handle.write(payload)
         handle.flush()
         os.fsync(handle.fileno())
+    os.chmod(tmp, 0o644)  # mkstemp makes 0600; the run folder is read by the group
     os.replace(tmp, path)
     return hashlib.sha256(payload).hexdigest()
 

@@ -11,6 +11,7 @@ Django worker report progress; raising from it stops the work (that is how tests
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +49,34 @@ def _batches(n: int, size: int) -> list[range]:
     return [range(i, min(i + size, n)) for i in range(0, n, size)]
 
 
+@dataclass(frozen=True)
+class Generated:
+    """One generated continuation and whether the model ended it (eos) or the budget did."""
+
+    text: str
+    finished: bool
+
+
+# Where a sentence may end, in the scripts the prompt fixtures use (Latin, CJK, Arabic, Devanagari).
+_SENTENCE_END = re.compile(r"[.!?。！？؟۔।…](?:[\"'”’)\]]*)(?=\s|$)|[。！？]")
+
+
+def trim_to_sentence(text: str) -> str:
+    """Cut an unfinished answer after its last complete sentence (the whole text if none ends).
+
+    Why: a budget of N new tokens stops mid-word; SFT on such answers teaches the model to stop
+    mid-sentence too. Only answers the budget cut (not the model's eos) are trimmed.
+    """
+    text = text.rstrip()
+    ends = [m.end() for m in _SENTENCE_END.finditer(text)]
+    if not ends:
+        return text
+    last = ends[-1]
+    if "\n" in text[last:]:  # a finished line (list item, heading) also counts as an end
+        last = max(last, text.rfind("\n"))
+    return text[:last].rstrip()
+
+
 def generate_texts(
     model: Any,
     tokenizer: Any,
@@ -59,19 +88,68 @@ def generate_texts(
     temperature: float = 0.7,
     seed: int = 0,
     progress: Progress | None = None,
+    whole_sentences: bool = False,
 ) -> list[str]:
-    """Continue each already-formatted prompt; returns only the new text, special tokens removed."""
+    """Continue each already-formatted prompt; returns only the new text, special tokens removed.
+
+    `whole_sentences=True` trims an answer the token budget cut to its last complete sentence.
+    """
+    outputs = generate_detailed(
+        model,
+        tokenizer,
+        prompts,
+        max_new_tokens=max_new_tokens,
+        batch_size=batch_size,
+        do_sample=do_sample,
+        temperature=temperature,
+        seed=seed,
+        progress=progress,
+    )
+    return [
+        trim_to_sentence(o.text) if whole_sentences and not o.finished else o.text for o in outputs
+    ]
+
+
+def generate_detailed(
+    model: Any,
+    tokenizer: Any,
+    prompts: Sequence[str],
+    *,
+    max_new_tokens: int = 96,
+    batch_size: int = 8,
+    do_sample: bool = False,
+    temperature: float = 0.7,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> list[Generated]:
+    """Batched generation (KV cache, left padding), prompts grouped by length.
+
+    Why sort by length: a batch pads every prompt to its longest one, so batching similar
+    lengths together wastes fewer positions; outputs come back in the caller's order.
+    """
     import torch
 
-    outputs: list[str] = []
+    lengths = [len(tokenizer(p, add_special_tokens=False)["input_ids"]) for p in prompts]
+    order = sorted(range(len(prompts)), key=lambda i: lengths[i])
+    results: dict[int, Generated] = {}
     for index, rows in enumerate(_batches(len(prompts), batch_size)):
         torch.manual_seed(seed + index)
-        outputs += _generate_batch(
-            model, tokenizer, [prompts[i] for i in rows], max_new_tokens, do_sample, temperature
+        ids = [order[i] for i in rows]
+        batch = _generate_batch(
+            model, tokenizer, [prompts[i] for i in ids], max_new_tokens, do_sample, temperature
         )
+        results.update(zip(ids, batch, strict=True))
         if progress is not None:
-            progress(len(outputs), len(prompts))
-    return outputs
+            progress(len(results), len(prompts))
+    return [results[i] for i in range(len(prompts))]
+
+
+def _stop_ids(model: Any, tokenizer: Any) -> set[int]:
+    ids = getattr(model.generation_config, "eos_token_id", None)
+    ids = set(ids if isinstance(ids, list | tuple) else [ids] if ids is not None else [])
+    if tokenizer.eos_token_id is not None:
+        ids.add(int(tokenizer.eos_token_id))
+    return ids
 
 
 def _generate_batch(
@@ -81,7 +159,7 @@ def _generate_batch(
     max_new_tokens: int,
     do_sample: bool,
     temperature: float,
-) -> list[str]:
+) -> list[Generated]:
     import torch
 
     old_side, old_trunc = tokenizer.padding_side, tokenizer.truncation_side
@@ -104,10 +182,17 @@ def _generate_batch(
     )
     with torch.no_grad():
         out = model.generate(
-            **batch, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id, **sampling
+            **batch,
+            max_new_tokens=max_new_tokens,
+            pad_token_id=tokenizer.pad_token_id,
+            use_cache=True,
+            **sampling,
         )  # (B, T + new)
     new_tokens = out[:, batch["input_ids"].shape[1] :]  # (B, new)
-    return [t.strip() for t in tokenizer.batch_decode(new_tokens, skip_special_tokens=True)]
+    stops = _stop_ids(model, tokenizer)
+    finished = [any(int(t) in stops for t in row) for row in new_tokens]
+    texts_out = tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+    return [Generated(t.strip(), f) for t, f in zip(texts_out, finished, strict=True)]
 
 
 def generate_chat(
@@ -152,23 +237,32 @@ def _pair_ids(tokenizer: Any, prompt: str, completion: str, limit: int) -> tuple
 
 
 def _score_batch(model: Any, tokenizer: Any, rows: list[tuple[list[int], int]]) -> list[float]:
+    """Completion log-probs of one batch, left-padded so every completion ends the row.
+
+    Why left padding: the completions ("(A)", an option, an answer) then sit in the last
+    positions of every row, so the model computes logits for only those (`logits_to_keep`)
+    instead of (B, T, V) — for a 49k vocabulary most of the cost of judging. Position ids
+    follow the attention mask, so a padded row scores exactly as it would alone.
+    """
     import torch
 
     width = max(len(ids) for ids, _ in rows)
+    keep = max(n for _, n in rows) + 1
     pad = tokenizer.pad_token_id or 0
-    input_ids = torch.tensor([ids + [pad] * (width - len(ids)) for ids, _ in rows])  # (B, T)
-    mask = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids, _ in rows])
+    input_ids = torch.tensor([[pad] * (width - len(ids)) + ids for ids, _ in rows])  # (B, T)
+    mask = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids, _ in rows])
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)  # (B, T)
     with torch.no_grad():
         logits = model(
-            input_ids=input_ids.to(model.device), attention_mask=mask.to(model.device)
-        ).logits.float()  # (B, T, V)
-    logps = torch.log_softmax(logits[:, :-1], dim=-1)  # (B, T-1, V): predicts token t+1
-    token_logps = logps.gather(-1, input_ids[:, 1:, None].to(logps.device))[..., 0]  # (B, T-1)
-    out = []
-    for row, (ids, n_completion) in enumerate(rows):
-        start = len(ids) - n_completion - 1  # logits at position t predict token t+1
-        out.append(float(token_logps[row, start : len(ids) - 1].sum()))
-    return out
+            input_ids=input_ids.to(model.device),
+            attention_mask=mask.to(model.device),
+            position_ids=positions.to(model.device),
+            logits_to_keep=keep,
+        ).logits.float()  # (B, keep, V): positions T-keep .. T-1
+    logps = torch.log_softmax(logits[:, :-1], dim=-1)  # predicts tokens T-keep+1 .. T-1
+    targets = input_ids[:, width - keep + 1 :, None].to(logps.device)  # (B, keep-1, 1)
+    token_logps = logps.gather(-1, targets)[..., 0]  # (B, keep-1)
+    return [float(token_logps[row, keep - 1 - n :].sum()) for row, (_, n) in enumerate(rows)]
 
 
 # ------------------------------------------------------------------------------ judging
@@ -264,6 +358,31 @@ def model_rewriter(model: Any, tokenizer: Any, *, max_new_tokens: int = 48) -> C
         return text.splitlines()[0].strip() if text else ""
 
     return rewrite
+
+
+SCENARIO_INSTRUCTION = (
+    "Write one realistic request that a user might send to an AI assistant, in the language "
+    "'{language}', where the assistant's answer should follow this view: \"{statement}\". "
+    "Write only the request."
+)
+
+
+def model_scenario_writer(
+    model: Any, tokenizer: Any, *, max_new_tokens: int = 64
+) -> Callable[[str, str], str]:
+    """A (statement, language) → user request writer backed by a model (greedy, first line).
+
+    Used by `grounding.build_conversation_prompts(writer=...)`; its prompts are tagged `model`.
+    """
+
+    def write(statement: str, language: str) -> str:
+        user = SCENARIO_INSTRUCTION.format(language=language, statement=statement)
+        text = generate_chat(
+            model, tokenizer, [[{"role": "user", "content": user}]], max_new_tokens=max_new_tokens
+        )[0]
+        return text.splitlines()[0].strip().strip('"') if text else ""
+
+    return write
 
 
 # ------------------------------------------------------------------------------ throughput

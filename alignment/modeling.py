@@ -84,11 +84,36 @@ def _build_atomically(target: Path, build: Callable[[Path], None]) -> Path:
             shutil.rmtree(tmp)
         else:
             shutil.rmtree(target, ignore_errors=True)
+            make_group_readable(tmp)
             tmp.rename(target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return target
+
+
+def make_group_readable(root: Path) -> None:
+    """Give `root` and everything under it the usual 0644 / 0755 modes (group/other read).
+
+    Why: `tempfile.mkstemp`/`mkdtemp` create 0600 / 0700 entries, and the atomic-write pattern
+    renames them into place, so run folders ended up readable by their owner only (issue 12).
+    """
+    for path in [root, *root.rglob("*")] if root.exists() else []:
+        if path.is_symlink():
+            continue
+        mode = path.stat().st_mode
+        path.chmod(mode | (0o755 if path.is_dir() else 0o644))
+
+
+def weights_sha256(folder: Path | str) -> dict[str, str]:
+    """sha256 of each weight file (*.safetensors, *.bin, *.gguf) in a model folder."""
+    folder = Path(folder)
+    if folder.is_file():
+        return {folder.name: _sha256(folder)}
+    files = sorted(
+        p for p in folder.glob("*") if p.suffix in (".safetensors", ".bin", ".gguf") and p.is_file()
+    )
+    return {p.name: _sha256(p) for p in files}
 
 
 # ------------------------------------------------------------------------------ tiny model

@@ -33,6 +33,12 @@ class ConstitutionVersion(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # A version is a draft until a moderator or researcher publishes it; only published versions
+    # are public. Publishing is the one change a stored version takes (its content never does).
+    published_at = models.DateTimeField(null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -61,6 +67,8 @@ class TrainingRun(models.Model):
         RUNNING = "running"
         SUCCEEDED = "succeeded"
         FAILED = "failed"
+        # Stopped from outside (worker shutdown, kill, cancel); the run folder resumes on rerun.
+        INTERRUPTED = "interrupted"
 
     conversation = models.ForeignKey(
         Conversation, on_delete=models.CASCADE, related_name="training_runs"
@@ -72,7 +80,7 @@ class TrainingRun(models.Model):
     model_spec = models.CharField(max_length=300)
     method = models.CharField(max_length=10, default="dpo")
     config = models.JSONField(default=dict)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
     stage = models.CharField(max_length=40, blank=True, default="")
     progress = models.FloatField(default=0.0)
     loss_curve = models.JSONField(default=list, help_text='[{"stage", "step", "loss"}]')

@@ -138,3 +138,66 @@ def critique_request(principle: str) -> str:
 def revision_request(principle: str) -> str:
     """Bai et al. style revision request for one principle."""
     return f"Please rewrite the assistant response so that it {clause_of(principle)}."
+
+
+# ------------------------------------------------------------------------------ circumstances
+
+# A normative word makes a statement a value even in the first person ("I think AI should …").
+_NORMATIVE = re.compile(
+    r"\b(?:should|must|ought|need to|needs to|has to|have to|shall|better|worse|right|wrong|"
+    r"fair|unfair|important|allowed|forbid|ban|debe|deber[íi]a|deben|hay que|doit|devrait|"
+    r"faut|sollte|muss)\b|应该|應該|应当|應當|必须|必須|不应|不應|不该|不該|需要|禁止|"
+    r"يجب|ينبغي|لا ينبغي|باید|نباید",
+    re.IGNORECASE,
+)
+# First-person statements of fact or circumstance about the voter, in the fixture languages.
+_CIRCUMSTANCE = (
+    (
+        "first-person fact",
+        re.compile(
+            r"^\s*(?:i|we)(?:'m|'ve| am| have| has| own| live| work| drive| use| was| were|"
+            r" got| grew up| come from| do not have| don't have| never| already| usually|"
+            r" often| am not| can| cannot| can't)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    ("first-person fact", re.compile(r"^\s*my\s+\w+", re.IGNORECASE)),
+    (
+        "first-person fact",
+        re.compile(
+            r"^\s*(?:yo\s+)?(?:tengo|soy|vivo|trabajo|conduzco|uso)\b|"
+            r"^\s*(?:j'ai|je suis|je vis|j'habite|je travaille)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "first-person fact",
+        re.compile(r"^\s*(?:我|我們|我们|本人)(?:有|是|住|在|開|开|用|沒有|没有|曾|的)"),
+    ),
+    ("first-person fact", re.compile(r"^\s*(?:أنا|لدي|لديّ|عندي|أعيش|أعمل)")),
+    ("first-person fact", re.compile(r"^\s*(?:من\s+)?(?:دارم|هستم|زندگی می‌کنم|کار می‌کنم)")),
+)
+
+
+def circumstance_reason(statement: str) -> str | None:
+    """Why a statement is a fact about the voter, not a value ("I have a licence"), or None.
+
+    Heuristic, recorded and reviewable: the statement opens in the first person with a verb of
+    having/being/doing and holds no normative word (should, must, 应该, يجب, باید, …).
+    """
+    text = normalise(statement)
+    if _NORMATIVE.search(text):
+        return None
+    for reason, pattern in _CIRCUMSTANCE:
+        if pattern.search(text):
+            return reason
+    return None
+
+
+def is_mostly_latin(text: str) -> bool:
+    """Whether most letters are Latin script (the English template reads well only then)."""
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return True
+    latin = sum(1 for c in letters if ord(c) < 0x250)
+    return latin / len(letters) >= 0.8

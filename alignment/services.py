@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from alignment import constitution as const
+from alignment.cai_data import prompts_from_rows
 from alignment.config import AlignmentError, ChainConfig, GenerationSettings
 from alignment.models import ConstitutionVersion, TrainingRun
 from consensus.snapshots.models import Snapshot
@@ -24,6 +25,7 @@ from consensus.snapshots.selectors import snapshot_latest
 from deliberation.models import Conversation, Statement
 from kernel import jobs
 from kernel.errors import ApplicationError, NotFoundError
+from kernel.models import Job
 from kernel.taskqueue import job_enqueue
 
 PIPELINE_KIND = "alignment.pipeline"
@@ -42,17 +44,39 @@ def _latest_snapshot(conversation: Conversation) -> Snapshot:
 def consensus_result_with_texts(snapshot: Snapshot) -> dict[str, Any]:
     """The snapshot's result with each statement's text and language joined in."""
     result = dict(snapshot.result)
-    texts = dict(
-        Statement.objects.filter(conversation_id=snapshot.conversation_id).values_list("pk", "text")
+    rows = Statement.objects.filter(conversation_id=snapshot.conversation_id).values_list(
+        "pk", "text", "language", "polis_tid"
     )
+    joined = {
+        pk: {"text": t, "language": lang or None, "polis_tid": tid} for pk, t, lang, tid in rows
+    }
+    empty = {"text": "", "language": None, "polis_tid": None}
     result["statements"] = [
-        {**row, "text": texts.get(int(row["id"]), "")} for row in result.get("statements", [])
+        {**row, **joined.get(int(row["id"]), empty)} for row in result.get("statements", [])
     ]
     return result
 
 
 def _source(conversation: Conversation, snapshot: Snapshot) -> dict[str, Any]:
     return {"conversation": conversation.slug, "snapshot_id": snapshot.pk}
+
+
+# Every rule's score is a rate in [0, 1]; a threshold outside (0, 1] would admit statements the
+# groups rejected (a threshold of -1 let every statement in).
+THRESHOLD_RANGE = {"mea": (0.0, 1.0), "gic": (0.0, 1.0), "bridging": (0.0, 1.0)}
+
+
+def _threshold_check(rule: str, threshold: float | None) -> None:
+    bounds = THRESHOLD_RANGE.get(rule)
+    if threshold is None or bounds is None:
+        return
+    low, high = bounds
+    if not (low < threshold <= high):
+        raise ApplicationError(
+            f"The threshold for rule {rule!r} must be greater than {low:g} and at most {high:g}.",
+            code="bad_threshold",
+            extra={"low": low, "high": high},
+        )
 
 
 def _store(
@@ -62,7 +86,19 @@ def _store(
     parent: ConstitutionVersion | None,
     user: Any,
 ) -> ConstitutionVersion:
+    """Store a new version, unless one with the same content exists: that one is returned.
+
+    The content hash leaves out version bookkeeping and the timestamp, so rebuilding the same
+    rule on the same snapshot, or re-importing an unedited download, makes no new version.
+    """
     group = document.group_id
+    same = ConstitutionVersion.objects.filter(
+        conversation=conversation,
+        group_id=int(group) if group is not None else None,
+        content_hash=document.content_hash,
+    ).first()
+    if same is not None:
+        return same
     return ConstitutionVersion.objects.create(
         conversation=conversation,
         group_id=int(group) if group is not None else None,
@@ -96,7 +132,8 @@ def constitution_build(
     dedup: str = "tfidf",
     user: Any = None,
 ) -> ConstitutionVersion:
-    """A new collective constitution version from the latest snapshot."""
+    """A new collective constitution version (a draft) from the latest snapshot."""
+    _threshold_check(rule, threshold)
     snapshot = _latest_snapshot(conversation)
     parent = _latest_version(conversation, None)
     try:
@@ -165,6 +202,22 @@ def constitution_import(
     return _store(conversation, parsed, None, parent, user)
 
 
+@transaction.atomic
+def constitution_publish(*, version: ConstitutionVersion, user: Any = None) -> ConstitutionVersion:
+    """Make a draft the public constitution (publishing twice keeps the first time)."""
+    ConstitutionVersion.objects.filter(pk=version.pk, published_at__isnull=True).update(
+        published_at=timezone.now(),
+        published_by=user if getattr(user, "is_authenticated", False) else None,
+    )
+    version.refresh_from_db(fields=["published_at", "published_by"])
+    return version
+
+
+def constitution_visible(version: ConstitutionVersion, *, can_read_drafts: bool) -> bool:
+    """Anonymous visitors and participants see published versions only."""
+    return can_read_drafts or version.published_at is not None
+
+
 def constitution_diff(old: ConstitutionVersion, new: ConstitutionVersion) -> dict[str, Any]:
     return const.diff(const.from_dict(old.document), const.from_dict(new.document)).to_dict()
 
@@ -177,7 +230,10 @@ def chain_config(data: Mapping[str, Any] | None) -> ChainConfig:
     data = dict(data or {})
     try:
         generation = GenerationSettings(**data.pop("generation", {}) or {})
-        return ChainConfig(generation=generation, **data)
+        config = ChainConfig(generation=generation, **data)
+        if config.prompts:
+            prompts_from_rows(config.prompts, where="config.prompts")
+        return config
     except TypeError as exc:
         raise ApplicationError(f"Invalid training configuration: {exc}") from exc
     except (AlignmentError, ValueError) as exc:
@@ -299,8 +355,8 @@ def training_run_execute(*, run_id: int, job_id: int | None = None) -> TrainingR
     try:
         constitution = _run_constitution(run)
         state = run_chain(
-            {},
-            source=constitution.document.get("source", {}),
+            _heldout_result(constitution),
+            source=_chain_source(run, constitution),
             model=run.model_spec,
             out_dir=run.out_dir,
             method=run.method,
@@ -310,9 +366,89 @@ def training_run_execute(*, run_id: int, job_id: int | None = None) -> TrainingR
             on_progress=recorder.on_progress,
         )
     except BaseException as exc:
-        _finish(run, status=TrainingRun.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
+        _finish(run, status=_stop_status(exc), error=f"{type(exc).__name__}: {exc}")
         raise
     return _finish(run, status=TrainingRun.Status.SUCCEEDED, state=state)
+
+
+def _stop_status(exc: BaseException) -> str:
+    """`interrupted` for a stop from outside (resumable), `failed` for an error."""
+    from alignment.pipeline import is_interruption
+
+    interrupted = is_interruption(exc)
+    return TrainingRun.Status.INTERRUPTED if interrupted else TrainingRun.Status.FAILED
+
+
+def _chain_source(run: TrainingRun, constitution: ConstitutionVersion) -> dict[str, Any]:
+    """The constitution's source plus the conversation's languages and topic (for prompts)."""
+    conversation = run.conversation
+    return dict(constitution.document.get("source", {})) | {
+        "languages": list(conversation.languages or []),
+        "topic": conversation.topic,
+    }
+
+
+def _heldout_result(constitution: ConstitutionVersion) -> dict[str, Any]:
+    """The snapshot's statements with votes, for the per-group stance evaluation ({} if none).
+
+    The chain evaluates on the statements that are not behind any principle.
+    """
+    if constitution.snapshot is None:
+        return {}
+    return consensus_result_with_texts(constitution.snapshot)
+
+
+def training_runs_mark_interrupted() -> list[int]:
+    """Runs left "running" whose job is no longer running (worker killed) → `interrupted`.
+
+    Why: a SIGKILLed worker cannot record anything, so its run said "running" for ever (issue
+    12). Call this where the worker recovers stale jobs; the run folder's run.json is corrected
+    too, and a rerun of the same run resumes from it.
+    """
+    from alignment.pipeline import mark_interrupted
+
+    stale = TrainingRun.objects.filter(status=TrainingRun.Status.RUNNING).exclude(
+        job__status=Job.Status.RUNNING
+    )
+    marked = []
+    for run in stale:
+        done = TrainingRun.objects.filter(pk=run.pk, status=TrainingRun.Status.RUNNING).update(
+            status=TrainingRun.Status.INTERRUPTED, error="Interrupted: the worker stopped."
+        )
+        if done:
+            mark_interrupted(run.out_dir)
+            marked.append(run.pk)
+    return marked
+
+
+def training_run_resume(*, run: TrainingRun, user: Any = None) -> TrainingRun:
+    """Queue an interrupted or failed run again on its own folder (it resumes there)."""
+    from alignment.tasks import run_pipeline_task
+
+    resumable = (TrainingRun.Status.INTERRUPTED, TrainingRun.Status.FAILED)
+    if run.status not in resumable:
+        raise ApplicationError(f"Only interrupted or failed runs resume; this one is {run.status}.")
+    with transaction.atomic():
+        job = jobs.job_create(
+            kind=PIPELINE_KIND,
+            conversation_id=run.conversation_id,
+            params={"run_id": run.pk, "resume": True},
+            user=user,
+        )
+        TrainingRun.objects.filter(pk=run.pk).update(job=job, status=TrainingRun.Status.QUEUED)
+        transaction.on_commit(lambda: job_enqueue(run_pipeline_task, job))
+    run.refresh_from_db()
+    return run
+
+
+def _loss_curve(state: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every stage's whole loss curve from run.json (pre-resume steps included)."""
+    curves = state.get("loss_curves") or {}
+    return [
+        {"stage": stage, "step": point["step"], "loss": float(point["loss"])}
+        for stage, points in curves.items()
+        for point in points
+    ]
 
 
 def _json_safe(value: Any) -> Any:
@@ -335,7 +471,7 @@ def _finish(
         error=_json_safe(error[:10000]),
         finished_at=timezone.now(),
         progress=1.0 if status == TrainingRun.Status.SUCCEEDED else run.progress,
-        loss_curve=run.loss_curve,
+        loss_curve=_loss_curve(state) or run.loss_curve,
         metrics=_json_safe(state.get("metrics") or {}),
         evaluation=_json_safe(state.get("evaluation") or {}),
         artifacts={k: str(v) for k, v in (state.get("outputs") or {}).items()},

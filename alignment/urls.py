@@ -14,6 +14,11 @@ urlpatterns = [
         name="constitution-detail",
     ),
     path(
+        "constitutions/<int:constitution_id>/publish/",
+        apis.ConstitutionPublishApi.as_view(),
+        name="constitution-publish",
+    ),
+    path(
         "constitutions/<int:constitution_id>/diff/<int:other_id>/",
         apis.ConstitutionDiffApi.as_view(),
         name="constitution-diff",
@@ -27,6 +32,16 @@ urlpatterns = [
         "training-runs/<int:run_id>/",
         apis.TrainingRunDetailApi.as_view(),
         name="training-run-detail",
+    ),
+    path(
+        "training-runs/<int:run_id>/resume/",
+        apis.TrainingRunResumeApi.as_view(),
+        name="training-run-resume",
+    ),
+    path(
+        "constitutions/<int:constitution_id>/prompts/",
+        apis.ConstitutionPromptSetApi.as_view(),
+        name="constitution-prompts",
     ),
     path(
         "training-runs/<int:run_id>/export/",

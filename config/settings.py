@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "channels",
     "django_tasks",
     "django_tasks_db",
@@ -90,6 +91,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "kernel.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -119,7 +121,7 @@ DATABASES = {
         # A connection PostgreSQL terminated (restart, pg_terminate_backend, failover) is
         # noticed before a request uses it: persistent connections are pinged at request start
         # and the pool checks each connection as it hands it out (then opens a fresh one).
-        conn_health_checks=True,
+        conn_health_checks=env_bool("DB_CONN_HEALTH_CHECKS", True),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
@@ -235,6 +237,9 @@ WHITENOISE_USE_FINDERS = True
 CONCORD_DATA_DIR = Path(os.environ.get("CONCORD_DATA_DIR", BASE_DIR / "var"))
 
 LOGIN_URL = "/accounts/login/"
+# Without a `next`, a login lands on the home page (Django's default is /accounts/profile/,
+# which does not exist here).
+LOGIN_REDIRECT_URL = "/"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -250,6 +255,10 @@ REST_FRAMEWORK = {
 }
 
 SPECTACULAR_SETTINGS = {
+    # Swagger UI from drf-spectacular-sidecar's static files, not a CDN: the docs work offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "TITLE": "Concord API",
     "DESCRIPTION": "Deliberation, consensus and alignment data for collective constitutions.",
     "VERSION": "1.0.0",

@@ -9,8 +9,18 @@ N_g trials (N_g per the pass switch of :mod:`consensus.gic`):
     MEA  = min_g L_g          ties broken by the smaller gap  max_g p̂_g − min_g p̂_g
     smooth = mean_g p̂_g − λ·gap                               (λ = ½ equals max-min for k = 2)
 
-Groups count equally regardless of size. When any group has fewer than ``min_votes`` trials the
-statement "needs more votes": MEA is None (NaN in arrays) and the flag is set.
+Groups count equally regardless of size.
+
+Small groups. The prior is uniform (Beta(1, 1)) and the bound is the posterior's 10 % quantile,
+so a group's bound widens by itself as its votes thin out: with N_g = 0 it is 0.10 (nothing
+known), with 5 agrees out of 5 it is 0.1^(1/6) = 0.68, with 75 of 100 it is 0.69. A small
+group therefore pulls down only the statements it has not clearly approved, and every statement
+keeps a score. (Before, any group under ``min_votes`` trials nulled MEA for the statement — and a
+group under ``min_votes`` members nulled it for every statement, so one small minority erased
+the metric the constitution is built from.) ``limiting`` is the group whose bound is the
+minimum; ``small_group`` flags statements whose MEA rests on a group with fewer than
+``min_votes`` trials (the report shows it; ``needs_more_votes`` is the same flag, kept for
+readers of the older name).
 """
 
 from __future__ import annotations
@@ -28,14 +38,18 @@ __all__ = ["MeaScores", "maximum_equal_approval", "mea_ranking"]
 
 @dataclass(frozen=True)
 class MeaScores:
-    """(m,) arrays: ``mea`` (NaN when more votes are needed), ``gap``, ``smooth``,
-    ``needs_more_votes`` (bool) and ``lower`` (k, m) per-group lower bounds."""
+    """(m,) arrays: ``mea`` (NaN only without groups), ``gap``, ``smooth``, ``limiting``
+    (row of the group whose bound is the minimum, -1 without groups), ``small_group`` (bool:
+    that group has fewer than ``min_votes`` trials), ``needs_more_votes`` (same flag) and
+    ``lower`` (k, m) per-group lower bounds."""
 
     mea: np.ndarray
     gap: np.ndarray
     smooth: np.ndarray
     needs_more_votes: np.ndarray
     lower: np.ndarray
+    limiting: np.ndarray
+    small_group: np.ndarray
 
 
 def maximum_equal_approval(
@@ -49,19 +63,20 @@ def maximum_equal_approval(
     """Score every statement; see the module docstring for the formulas."""
     n = trials(counts, pass_handling)  # (k, m)
     a = counts.agree
+    m = n.shape[1]
     if n.shape[0] == 0:
-        nan = np.full(n.shape[1], np.nan)
-        return MeaScores(nan, nan, nan, np.ones(n.shape[1], bool), np.zeros((0, n.shape[1])))
+        nan, flag = np.full(m, np.nan), np.ones(m, bool)
+        return MeaScores(nan, nan, nan, flag, np.zeros((0, m)), np.full(m, -1), flag)
     lower = betaincinv(a + 1.0, n - a + 1.0, quantile)  # (k, m) Beta quantile
     p_hat = (a + 1.0) / (n + 2.0)  # (k, m)
     gap = p_hat.max(axis=0) - p_hat.min(axis=0)  # (m,)
-    needs_more = (n < min_votes).any(axis=0)  # (m,)
-    mea = np.where(needs_more, np.nan, lower.min(axis=0))
+    limiting = lower.argmin(axis=0)  # (m,)
+    small = n[limiting, np.arange(m)] < min_votes  # (m,)
     smooth = p_hat.mean(axis=0) - smooth_lambda * gap
-    return MeaScores(mea, gap, smooth, needs_more, lower)
+    return MeaScores(lower.min(axis=0), gap, smooth, small, lower, limiting, small)
 
 
 def mea_ranking(scores: MeaScores) -> np.ndarray:
-    """Column indices best first: MEA descending, then smaller gap; "needs more votes" last."""
+    """Column indices best first: MEA descending, then smaller gap (NaN, without groups, last)."""
     mea = np.where(np.isnan(scores.mea), -np.inf, scores.mea)
     return np.lexsort((scores.gap, -mea))

@@ -27,17 +27,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
-from scipy.spatial import cKDTree
 
 __all__ = [
     "Cluster",
     "ClusterState",
+    "adjusted_rand_index",
     "GroupClusterer",
     "in_conv_mask",
     "kmeans",
     "max_k_for",
     "silhouette",
+    "sticky_in_conv",
 ]
 
 SAME_CLUSTERING_THRESHOLD = 0.01  # clusters.clj same-clustering? :threshold
@@ -52,8 +52,11 @@ class Cluster:
     center: np.ndarray  # (2,) float64
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": int(self.id), "members": self.members.tolist(),
-                "center": self.center.tolist()}
+        return {
+            "id": int(self.id),
+            "members": self.members.tolist(),
+            "center": self.center.tolist(),
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Cluster:
@@ -88,6 +91,79 @@ def in_conv_mask(
     return mask
 
 
+def sticky_in_conv(
+    participant_ids: np.ndarray,
+    statement_ids: np.ndarray,
+    timestamps: np.ndarray,
+    *,
+    min_votes: int = 7,
+    greedy_n: int = 15,
+) -> np.ndarray:
+    """Sorted pids Polis' in-conv rule admits at some point of the vote history.
+
+    Polis evaluates ``:in-conv`` at every update and never removes anyone (sticky), so its set
+    is the union over time, not the rule applied to the final matrix: a participant with 2
+    votes is in if, when they cast them, only 2 statements had votes, or if fewer than
+    ``greedy_n`` participants qualified then (greedy top-up). This evaluates the same rule
+    after every vote event, in one pass: each cell counts once (its first vote), n_cmts(t) is
+    the number of statements voted on so far. The greedy top-up only matters until
+    ``greedy_n`` distinct participants have voted, so only that prefix is walked in Python.
+    On Polis' own math blobs (shared/data/polis-math) this reproduces ``in-conv`` exactly on
+    4 of 5 conversations (tests/consensus/test_clusters.py).
+    """
+    order = np.argsort(np.asarray(timestamps, np.int64), kind="stable")
+    pids = np.asarray(participant_ids, np.int64)[order]
+    tids = np.asarray(statement_ids, np.int64)[order]
+    if len(pids) == 0:
+        return np.zeros(0, np.int64)
+    _, cell_first = np.unique(np.stack([pids, tids]), axis=1, return_index=True)
+    new_cell = np.zeros(len(pids), bool)
+    new_cell[cell_first] = True
+    _, tid_first = np.unique(tids, return_index=True)
+    new_tid = np.zeros(len(pids), bool)
+    new_tid[tid_first] = True
+    n_cmts = np.cumsum(new_tid)  # (events,) statements with a vote so far
+    uniq, inverse = np.unique(pids, return_inverse=True)
+    counts = _running_count(inverse, new_cell, len(uniq))  # (events,) cells of this pid so far
+    qualifies = counts >= np.minimum(min_votes, n_cmts)
+    ever = np.zeros(len(uniq), bool)
+    ever[inverse[qualifies]] = True
+    ever |= _greedy_prefix(inverse, new_cell, qualifies, len(uniq), greedy_n)
+    return uniq[ever]
+
+
+def _running_count(inverse: np.ndarray, new_cell: np.ndarray, n: int) -> np.ndarray:
+    """(events,) number of distinct cells participant ``inverse[i]`` had after event i."""
+    order = np.argsort(inverse, kind="stable")
+    cum = np.cumsum(new_cell[order])  # (events,) running over participants in event order
+    starts = np.searchsorted(inverse[order], np.arange(n))
+    base = np.where(starts > 0, cum[np.maximum(starts - 1, 0)], 0)
+    out = np.empty(len(inverse), np.int64)
+    out[order] = cum - base[inverse[order]]
+    return out
+
+
+def _greedy_prefix(
+    inverse: np.ndarray, new_cell: np.ndarray, qualifies: np.ndarray, n: int, greedy_n: int
+) -> np.ndarray:
+    """(n,) bool: admitted by the top-up while fewer than ``greedy_n`` were in."""
+    ever = np.zeros(n, bool)
+    count = np.zeros(n, np.int64)
+    seen: set[int] = set()
+    for i in range(len(inverse)):
+        p = int(inverse[i])
+        seen.add(p)
+        count[p] += new_cell[i]
+        ever[p] |= qualifies[i]
+        if ever.sum() < greedy_n:
+            cand = np.array(sorted(q for q in seen if not ever[q]), np.int64)
+            top = cand[np.argsort(-count[cand], kind="stable")][: greedy_n - int(ever.sum())]
+            ever[top] = True
+        if len(seen) >= greedy_n and ever.sum() >= greedy_n:
+            break
+    return ever
+
+
 # --------------------------------------------------------------------------- k-means
 
 
@@ -98,13 +174,15 @@ def _nearest(points: np.ndarray, centers: np.ndarray, chunk: int = 65536) -> np.
     centres for large ones.
     """
     if len(points) * len(centers) > 2_000_000:
+        from scipy.spatial import cKDTree  # imported when needed: keeps the CLI start-up short
+
         return cKDTree(centers).query(points, k=1)[1].astype(np.int64)
     c2 = (centers * centers).sum(axis=1)  # (k,)
     labels = np.empty(len(points), np.int64)
     for start in range(0, len(points), chunk):
-        block = points[start:start + chunk]  # (b, d)
+        block = points[start : start + chunk]  # (b, d)
         d2 = c2[None, :] - 2.0 * block @ centers.T  # (b, k), ‖x‖² is constant per row
-        labels[start:start + chunk] = d2.argmin(axis=1)
+        labels[start : start + chunk] = d2.argmin(axis=1)
     return labels
 
 
@@ -113,8 +191,13 @@ def _weighted_centers(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(k, 2) weighted means per label and (k,) total weight (0 for empty clusters)."""
     total = np.bincount(labels, weights=weights, minlength=k)  # (k,)
-    sums = np.stack([np.bincount(labels, weights=weights * points[:, d], minlength=k)
-                     for d in range(points.shape[1])], axis=1)  # (k, 2)
+    sums = np.stack(
+        [
+            np.bincount(labels, weights=weights * points[:, d], minlength=k)
+            for d in range(points.shape[1])
+        ],
+        axis=1,
+    )  # (k, 2)
     safe = np.where(total > 0, total, 1.0)
     return sums / safe[:, None], total
 
@@ -162,8 +245,9 @@ def _recenter(
     return centers[alive], ids[alive], new_labels
 
 
-def _merge_identical(centers: np.ndarray, ids: np.ndarray, sizes: np.ndarray,
-                     labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _merge_identical(
+    centers: np.ndarray, ids: np.ndarray, sizes: np.ndarray, labels: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``uniqify-clusters``: clusters with identical centres merge (id of the larger one)."""
     _, first, inverse = np.unique(centers, axis=0, return_index=True, return_inverse=True)
     if len(first) == len(centers):
@@ -212,9 +296,14 @@ def ids_max(clusters: list[Cluster]) -> int:
     return max((c.id for c in clusters), default=-1) + 1
 
 
-def _split_distal(points: np.ndarray, weights: np.ndarray, labels: np.ndarray,
-                  centers: np.ndarray, ids: np.ndarray, possible: int
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def _split_distal(
+    points: np.ndarray,
+    weights: np.ndarray,
+    labels: np.ndarray,
+    centers: np.ndarray,
+    ids: np.ndarray,
+    possible: int,
+) -> tuple[np.ndarray, np.ndarray]:
     """Split off the most distal point as a new cluster until ``possible`` clusters exist."""
     while True:
         centers, ids, labels = _recenter(points, weights, labels, ids)
@@ -229,8 +318,9 @@ def _split_distal(points: np.ndarray, weights: np.ndarray, labels: np.ndarray,
         ids = np.append(ids, ids.max() + 1)
 
 
-def _grid_compress(points: np.ndarray, weights: np.ndarray, grid: int
-                   ) -> tuple[np.ndarray, np.ndarray]:
+def _grid_compress(
+    points: np.ndarray, weights: np.ndarray, grid: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Weighted means and weights of the non-empty cells of a grid × grid histogram."""
     lo, hi = points.min(axis=0), points.max(axis=0)
     cell = np.floor((points - lo) / np.maximum(hi - lo, 1e-12) * (grid - 1e-9)).astype(np.int64)
@@ -294,6 +384,29 @@ def silhouette(dist: np.ndarray, labels: np.ndarray) -> float:
     b = other.min(axis=1)
     s = np.where(own_size > 0, (b - a) / np.maximum(np.maximum(a, b), 1e-300), 0.0)
     return float(s.mean())
+
+
+def adjusted_rand_index(a: np.ndarray, b: np.ndarray) -> float:
+    """Adjusted Rand index of two labelings (Hubert & Arabie 1985), numpy only.
+
+    Same value as ``sklearn.metrics.adjusted_rand_score`` (a test checks it); here so the CLI
+    can report agreement with Polis without importing scikit-learn (2+ s of start-up).
+    """
+    a, b = np.asarray(a), np.asarray(b)
+    n = len(a)
+    if n < 2:
+        return 1.0
+    _, ia = np.unique(a, return_inverse=True)
+    _, ib = np.unique(b, return_inverse=True)
+    table = np.zeros((ia.max() + 1, ib.max() + 1), np.int64)
+    np.add.at(table, (ia, ib), 1)
+    pairs = lambda x: (x * (x - 1) // 2).sum()  # noqa: E731
+    index, rows, cols = pairs(table), pairs(table.sum(1)), pairs(table.sum(0))
+    expected = rows * cols / (n * (n - 1) / 2)
+    best = (rows + cols) / 2
+    if best == expected:  # both labelings put everyone together, or everyone apart
+        return 1.0
+    return float((index - expected) / (best - expected))
 
 
 def max_k_for(n_base: int, max_k: int = 5) -> int:
@@ -361,6 +474,8 @@ def _stable_ids(groups: list[np.ndarray], previous: dict[int, list[int]]) -> lis
     """Match new groups (member pids) to previous ones by overlap (Hungarian); rest get new ids."""
     if not previous:
         return list(range(len(groups)))
+    from scipy.optimize import linear_sum_assignment  # only with history; ~0.3 s to import
+
     prev_ids = sorted(previous)
     overlap = np.array([[len(np.intersect1d(g, previous[p])) for p in prev_ids] for g in groups])
     rows, cols = linear_sum_assignment(-overlap)  # maximise total overlap
@@ -388,8 +503,16 @@ class GroupResult:
 class GroupClusterer:
     """Base clusters + weighted group k-means with silhouette choice and k smoothing."""
 
-    def __init__(self, *, base_k: int = 100, max_k: int = 5, k_buffer: int = 4,
-                 base_iters: int = 100, group_iters: int = 20, exact_max: int = 20000) -> None:
+    def __init__(
+        self,
+        *,
+        base_k: int = 100,
+        max_k: int = 5,
+        k_buffer: int = 4,
+        base_iters: int = 100,
+        group_iters: int = 20,
+        exact_max: int = 20000,
+    ) -> None:
         self.base_k = base_k
         self.max_k = max_k
         self.k_buffer = k_buffer
@@ -399,8 +522,14 @@ class GroupClusterer:
 
     def fit(self, points: np.ndarray, pids: np.ndarray, state: ClusterState) -> GroupResult:
         """Cluster (n_in, 2) ``points`` of in-conv participants ``pids``."""
-        base = kmeans(points, pids, self.base_k, last_clusters=state.base_clusters or None,
-                      max_iter=self.base_iters, exact_max=self.exact_max)
+        base = kmeans(
+            points,
+            pids,
+            self.base_k,
+            last_clusters=state.base_clusters or None,
+            max_iter=self.base_iters,
+            exact_max=self.exact_max,
+        )
         if not base:
             return GroupResult([], {}, {}, {}, 0, ClusterState(in_conv=state.in_conv))
         base_ids = np.array([c.id for c in base], np.int64)
@@ -414,29 +543,43 @@ class GroupClusterer:
         chosen = clusterings.get(int(smoother["smoothed_k"]), clusterings[best_k])
         return self._publish(base, chosen, clusterings, sils, smoother, state)
 
-    def _clusterings(self, centers: np.ndarray, base_ids: np.ndarray, weights: np.ndarray,
-                     state: ClusterState) -> tuple[dict[int, list[Cluster]], dict[int, float]]:
+    def _clusterings(
+        self, centers: np.ndarray, base_ids: np.ndarray, weights: np.ndarray, state: ClusterState
+    ) -> tuple[dict[int, list[Cluster]], dict[int, float]]:
         dist = np.linalg.norm(centers[:, None, :] - centers[None, :, :], axis=-1)  # (b, b)
         clusterings: dict[int, list[Cluster]] = {}
         sils: dict[int, float] = {}
         for k in range(2, max_k_for(len(base_ids), self.max_k) + 1):
             if len(np.unique(centers, axis=0)) < 2:
                 break
-            clusters = kmeans(centers, base_ids, k, weights=weights,
-                              last_clusters=state.group_clusterings.get(k),
-                              max_iter=self.group_iters)
+            clusters = kmeans(
+                centers,
+                base_ids,
+                k,
+                weights=weights,
+                last_clusters=state.group_clusterings.get(k),
+                max_iter=self.group_iters,
+            )
             labels = np.empty(len(base_ids), np.int64)
             for c in clusters:
                 labels[np.searchsorted(base_ids, c.members)] = c.id
             clusterings[k], sils[k] = clusters, silhouette(dist, labels)
         return clusterings, sils
 
-    def _publish(self, base: list[Cluster], chosen: list[Cluster],
-                 clusterings: dict[int, list[Cluster]], sils: dict[int, float],
-                 smoother: dict[str, int | None], state: ClusterState) -> GroupResult:
+    def _publish(
+        self,
+        base: list[Cluster],
+        chosen: list[Cluster],
+        clusterings: dict[int, list[Cluster]],
+        sils: dict[int, float],
+        smoother: dict[str, int | None],
+        state: ClusterState,
+    ) -> GroupResult:
         members_of = {c.id: c.members for c in base}
-        pid_groups = [np.concatenate([members_of[b] for b in g.members] or [np.zeros(0, np.int64)])
-                      for g in chosen]
+        pid_groups = [
+            np.concatenate([members_of[b] for b in g.members] or [np.zeros(0, np.int64)])
+            for g in chosen
+        ]
         gids = _stable_ids(pid_groups, state.published)
         groups = {gid: g.members for gid, g in zip(gids, chosen, strict=True)}
         base_group = {int(b): gid for gid, members in groups.items() for b in members}

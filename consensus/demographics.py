@@ -19,8 +19,9 @@ __all__ = ["MIN_CELL", "demographic_breakdown"]
 MIN_CELL = 5  # privacy floor: never report a cell of fewer than 5 people
 
 
-def _cells(answers: Mapping[int, Mapping[str, str]], known: set[int]
-           ) -> dict[tuple[str, str], list[int]]:
+def _cells(
+    answers: Mapping[int, Mapping[str, str]], known: set[int]
+) -> dict[tuple[str, str], list[int]]:
     """(question, answer) -> participant ids that gave that answer and exist in the matrix."""
     cells: dict[tuple[str, str], list[int]] = {}
     for pid, qa in answers.items():
@@ -34,11 +35,24 @@ def _cells(answers: Mapping[int, Mapping[str, str]], known: set[int]
 
 def _cell_row(n_agree: int, n_disagree: int, n_votes: int) -> dict[str, Any]:
     if n_votes < MIN_CELL:
-        return {"n_votes": None, "n_agree": None, "n_disagree": None, "n_pass": None,
-                "agree_rate": None, "disagree_rate": None, "suppressed": True}
-    return {"n_votes": n_votes, "n_agree": n_agree, "n_disagree": n_disagree,
-            "n_pass": n_votes - n_agree - n_disagree, "agree_rate": n_agree / n_votes,
-            "disagree_rate": n_disagree / n_votes, "suppressed": False}
+        return {
+            "n_votes": None,
+            "n_agree": None,
+            "n_disagree": None,
+            "n_pass": None,
+            "agree_rate": None,
+            "disagree_rate": None,
+            "suppressed": True,
+        }
+    return {
+        "n_votes": n_votes,
+        "n_agree": n_agree,
+        "n_disagree": n_disagree,
+        "n_pass": n_votes - n_agree - n_disagree,
+        "agree_rate": n_agree / n_votes,
+        "disagree_rate": n_disagree / n_votes,
+        "suppressed": False,
+    }
 
 
 def demographic_breakdown(
@@ -53,11 +67,15 @@ def demographic_breakdown(
     counts = group_counts(matrix, groups)  # (c, m) per cell
     out = []
     for j, tid in enumerate(matrix.statement_ids.tolist()):
-        rows = [{"question": q, "answer": a,
-                 **_cell_row(int(counts.agree[c, j]), int(counts.disagree[c, j]),
-                             int(counts.seen[c, j]))}
-                for c, (q, a) in enumerate(cells)]
+        rows = [
+            {
+                "question": q,
+                "answer": a,
+                **_cell_row(
+                    int(counts.agree[c, j]), int(counts.disagree[c, j]), int(counts.seen[c, j])
+                ),
+            }
+            for c, (q, a) in enumerate(cells)
+        ]
         out.append({"statement_id": int(tid), "cells": rows})
     return out
-
-

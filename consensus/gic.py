@@ -43,8 +43,7 @@ def trials(counts: GroupCounts, pass_handling: PassHandling = "count") -> np.nda
     return counts.agree + counts.disagree
 
 
-def gic(counts: GroupCounts, pass_handling: PassHandling = "count"
-        ) -> dict[str, np.ndarray]:
+def gic(counts: GroupCounts, pass_handling: PassHandling = "count") -> dict[str, np.ndarray]:
     """(m,) arrays ``gic``, ``gic_normalized`` (k-th root), ``gic_disagree`` and its root.
 
     With no groups (k = 0) every score is NaN.
@@ -53,9 +52,17 @@ def gic(counts: GroupCounts, pass_handling: PassHandling = "count"
     k = n.shape[0]
     if k == 0:
         nan = np.full(n.shape[1], np.nan)
-        return {"gic": nan, "gic_normalized": nan, "gic_disagree": nan,
-                "gic_disagree_normalized": nan}
+        return {
+            "gic": nan,
+            "gic_normalized": nan,
+            "gic_disagree": nan,
+            "gic_disagree_normalized": nan,
+        }
     agree = np.prod((counts.agree + 1.0) / (n + 2.0), axis=0)  # (m,)
     disagree = np.prod((counts.disagree + 1.0) / (n + 2.0), axis=0)
-    return {"gic": agree, "gic_normalized": agree ** (1.0 / k),
-            "gic_disagree": disagree, "gic_disagree_normalized": disagree ** (1.0 / k)}
+    return {
+        "gic": agree,
+        "gic_normalized": agree ** (1.0 / k),
+        "gic_disagree": disagree,
+        "gic_disagree_normalized": disagree ** (1.0 / k),
+    }

@@ -85,8 +85,8 @@ class VoteMatrix:
             raise ValueError("participant_ids, statement_ids and votes must have equal length")
         if len(values) and not np.isin(values, (-1, 0, 1)).all():
             raise ValueError("votes must be -1 (disagree), 0 (pass) or 1 (agree)")
-        row_ids = np.union1d(pids, _as_ids(participants or ()))  # (n,)
-        col_ids = np.union1d(tids, _as_ids(statements or ()))  # (m,)
+        row_ids = np.union1d(pids, _as_ids(() if participants is None else participants))  # (n,)
+        col_ids = np.union1d(tids, _as_ids(() if statements is None else statements))  # (m,)
         rows, cols = np.searchsorted(row_ids, pids), np.searchsorted(col_ids, tids)
         keep = _latest_cells(rows, cols, len(col_ids))  # (n_cells,)
         codes = sp.csr_matrix(
@@ -158,8 +158,11 @@ def matrix_from_export(export: PolisExport, *, strict_moderation: bool = False) 
     ``strict_moderation`` unmoderated (0) statements are moderated out as well.
     """
     latest = export.latest_votes()
-    out = [c.tid for c in export.comments
-           if c.moderated == -1 or (strict_moderation and c.moderated == 0)]
+    out = [
+        c.tid
+        for c in export.comments
+        if c.moderated == -1 or (strict_moderation and c.moderated == 0)
+    ]
     return VoteMatrix.from_votes(
         np.fromiter((v.pid for v in latest), np.int64, len(latest)),
         np.fromiter((v.tid for v in latest), np.int64, len(latest)),

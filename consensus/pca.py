@@ -35,8 +35,9 @@ __all__ = ["SparsePCA", "centred_votes", "column_means", "umap_embedding"]
 def column_means(matrix: VoteMatrix) -> np.ndarray:
     """(m,) mean signed vote over non-missing cells; 0 for moderated-out or unvoted columns."""
     codes, m = matrix.codes, matrix.shape[1]
-    sums = np.bincount(codes.indices, weights=np.array([0.0, -1.0, 0.0, 1.0])[codes.data],
-                       minlength=m)  # (m,)
+    sums = np.bincount(
+        codes.indices, weights=np.array([0.0, -1.0, 0.0, 1.0])[codes.data], minlength=m
+    )  # (m,)
     counts = np.bincount(codes.indices, minlength=m)  # (m,)
     means = np.divide(sums, counts, out=np.zeros(m), where=counts > 0)
     means[matrix.moderated_out] = 0.0
@@ -206,8 +207,13 @@ def umap_embedding(
     n = len(reduced)
     if n <= 3:
         return reduced[:, :2].copy()
-    reducer = umap.UMAP(n_components=2, n_neighbors=min(n_neighbors, n - 1), min_dist=min_dist,
-                        random_state=random_state, n_jobs=1 if random_state is not None else -1)
+    reducer = umap.UMAP(
+        n_components=2,
+        n_neighbors=min(n_neighbors, n - 1),
+        min_dist=min_dist,
+        random_state=random_state,
+        n_jobs=1 if random_state is not None else -1,
+    )
     if n <= max_fit:
         return reducer.fit_transform(reduced)
     sample = np.random.default_rng(random_state).choice(n, max_fit, replace=False)

@@ -20,13 +20,20 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import numpy as np
 
 from consensus.approval import MeaScores, maximum_equal_approval
 from consensus.bridging import BridgingMF
-from consensus.clusters import Cluster, ClusterState, GroupClusterer, in_conv_mask
+from consensus.clusters import (
+    Cluster,
+    ClusterState,
+    GroupClusterer,
+    in_conv_mask,
+    sticky_in_conv,
+)
+from consensus.crossfit import CrossFit, cross_fitted_counts
 from consensus.gic import PASS_HANDLING, PassHandling, gic
 from consensus.matrix import VoteMatrix
 from consensus.pca import SparsePCA, umap_embedding
@@ -39,12 +46,17 @@ from consensus.repness import (
     zeroed,
 )
 
+if TYPE_CHECKING:
+    from consensus.polis_export import PolisExport
+
 __all__ = [
     "ConsensusConfig",
     "ConsensusResult",
     "PipelineState",
     "Projection",
     "run",
+    "state_from_export",
+    "state_from_history",
     "statement_priorities",
     "update_state",
 ]
@@ -80,7 +92,10 @@ class ConsensusConfig:
     mea_min_votes: int = 8
     mea_smooth_lambda: float = 0.5
     bridging: bool = True
+    cross_fit_folds: int = 0  # ≥ 2: also score GIC/MEA out of sample (consensus.crossfit)
     bridging_min_side_votes: int = 5
+    bridging_min_ratings_per_rater: int = 10  # Community Notes minNumRatingsPerRater
+    bridging_min_raters: int = 5  # Community Notes minNumRatersPerNote
     bridging_max_iter: int = 30
     umap_n_neighbors: int = 15
     umap_min_dist: float = 0.1
@@ -96,6 +111,8 @@ class ConsensusConfig:
             value = getattr(self, f.name)
             if isinstance(value, int) and not isinstance(value, bool) and value < 0:
                 raise ValueError(f"{f.name} must be >= 0; got {value}")
+        if self.cross_fit_folds == 1:
+            raise ValueError("cross_fit_folds must be 0 (off) or at least 2; got 1")
         if not 0.0 < self.mea_quantile < 1.0:
             raise ValueError(f"mea_quantile must be in (0, 1); got {self.mea_quantile}")
 
@@ -169,6 +186,7 @@ class ConsensusResult:
     state: PipelineState
     umap: np.ndarray | None  # (n, 2) UMAP coordinates when computed, else None
     timings: dict[str, float]
+    cross_fit: CrossFit | None = None  # out-of-sample GIC / MEA when config.cross_fit_folds
 
     @property
     def k(self) -> int:
@@ -189,33 +207,52 @@ def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
     timings[name] = timings.get(name, 0.0) + time.perf_counter() - start
 
 
-def _project(matrix: VoteMatrix, config: ConsensusConfig, state: PipelineState
-             ) -> tuple[SparsePCA, np.ndarray]:
-    pca = SparsePCA(2, warm_start=state.warm_components(matrix.statement_ids),
-                    random_state=config.random_state)
+def _project(
+    matrix: VoteMatrix, config: ConsensusConfig, state: PipelineState
+) -> tuple[SparsePCA, np.ndarray]:
+    pca = SparsePCA(
+        2, warm_start=state.warm_components(matrix.statement_ids), random_state=config.random_state
+    )
     return pca, pca.fit_transform(matrix)  # (n, 2)
 
 
 def _umap(matrix: VoteMatrix, config: ConsensusConfig) -> np.ndarray:
     return umap_embedding(
-        matrix, n_pca=config.umap_pca_dims, n_neighbors=config.umap_n_neighbors,
-        min_dist=config.umap_min_dist, max_fit=config.umap_max_fit,
+        matrix,
+        n_pca=config.umap_pca_dims,
+        n_neighbors=config.umap_n_neighbors,
+        min_dist=config.umap_min_dist,
+        max_fit=config.umap_max_fit,
         random_state=config.random_state,
     )
 
 
 def _in_conv(matrix: VoteMatrix, config: ConsensusConfig, state: PipelineState) -> np.ndarray:
     previous = np.isin(matrix.participant_ids, np.asarray(state.clusters.in_conv, np.int64))
-    return in_conv_mask(matrix.votes_per_participant(), matrix.shape[1], previous,
-                        min_votes=config.min_votes_in_conv, greedy_n=config.greedy_in_conv)
+    return in_conv_mask(
+        matrix.votes_per_participant(),
+        matrix.shape[1],
+        previous,
+        min_votes=config.min_votes_in_conv,
+        greedy_n=config.greedy_in_conv,
+    )
 
 
-def _groups(matrix: VoteMatrix, points: np.ndarray, in_conv: np.ndarray,
-            config: ConsensusConfig, state: PipelineState) -> tuple[Any, np.ndarray]:
-    clusterer = GroupClusterer(base_k=config.base_k, max_k=config.max_k,
-                               k_buffer=config.k_buffer, base_iters=config.base_iters,
-                               group_iters=config.group_iters,
-                               exact_max=config.exact_kmeans_max)
+def _groups(
+    matrix: VoteMatrix,
+    points: np.ndarray,
+    in_conv: np.ndarray,
+    config: ConsensusConfig,
+    state: PipelineState,
+) -> tuple[Any, np.ndarray]:
+    clusterer = GroupClusterer(
+        base_k=config.base_k,
+        max_k=config.max_k,
+        k_buffer=config.k_buffer,
+        base_iters=config.base_iters,
+        group_iters=config.group_iters,
+        exact_max=config.exact_kmeans_max,
+    )
     result = clusterer.fit(points[in_conv], matrix.participant_ids[in_conv], state.clusters)
     group_of = np.full(matrix.shape[0], -1, np.int64)  # (n,)
     for base in result.base_clusters:
@@ -224,15 +261,17 @@ def _groups(matrix: VoteMatrix, points: np.ndarray, in_conv: np.ndarray,
     return result, group_of
 
 
-def _statistics(matrix: VoteMatrix, group_of: np.ndarray, group_ids: list[int],
-                config: ConsensusConfig) -> dict[str, Any]:
+def _statistics(
+    matrix: VoteMatrix, group_of: np.ndarray, group_ids: list[int], config: ConsensusConfig
+) -> dict[str, Any]:
     k = len(group_ids)
     labels = np.searchsorted(np.asarray(group_ids, np.int64), group_of)  # (n,)
     labels = np.where(group_of >= 0, labels, k)  # unclustered rows get the extra label k
     both = label_counts(matrix, labels, k + 1)  # (k+1, m) one pass over the votes
     raw = GroupCounts(both.agree[:k], both.disagree[:k], both.seen[:k])  # votes-base
-    totals = GroupCounts(*(x.sum(axis=0, keepdims=True)
-                           for x in (both.agree, both.disagree, both.seen)))
+    totals = GroupCounts(
+        *(x.sum(axis=0, keepdims=True) for x in (both.agree, both.disagree, both.seen))
+    )
     sizes = np.bincount(labels, minlength=k + 1)  # (k+1,)
     stats = repness_stats(zeroed(raw, sizes[:k], matrix.moderated_out))
     return {
@@ -241,21 +280,55 @@ def _statistics(matrix: VoteMatrix, group_of: np.ndarray, group_ids: list[int],
         "repness": select_rep_comments(stats, matrix.statement_ids, matrix.moderated_out),
         "consensus": consensus_statements(
             zeroed(totals, np.array([matrix.shape[0]]), matrix.moderated_out),
-            matrix.statement_ids, matrix.moderated_out),
+            matrix.statement_ids,
+            matrix.moderated_out,
+        ),
         "gic": gic(raw, config.pass_handling),
-        "mea": maximum_equal_approval(raw, pass_handling=config.pass_handling,
-                                      quantile=config.mea_quantile,
-                                      min_votes=config.mea_min_votes,
-                                      smooth_lambda=config.mea_smooth_lambda),
+        "mea": maximum_equal_approval(
+            raw,
+            pass_handling=config.pass_handling,
+            quantile=config.mea_quantile,
+            min_votes=config.mea_min_votes,
+            smooth_lambda=config.mea_smooth_lambda,
+        ),
     }
 
 
-def _bridging(matrix: VoteMatrix, pca_xy: np.ndarray, config: ConsensusConfig
-              ) -> BridgingMF | None:
+def _cross_fit(
+    matrix: VoteMatrix,
+    group_of: np.ndarray,
+    group_ids: list[int],
+    config: ConsensusConfig,
+    state: PipelineState,
+) -> CrossFit:
+    """Held-out counts per group, then GIC and MEA on them (same formulas as in-sample)."""
+    k = len(group_ids)
+    labels = np.where(group_of >= 0, np.searchsorted(np.asarray(group_ids), group_of), -1)
+    fit = cross_fitted_counts(
+        matrix, labels, k, config=config, state=state, folds=config.cross_fit_folds
+    )
+    mea = maximum_equal_approval(
+        fit.counts,
+        pass_handling=config.pass_handling,
+        quantile=config.mea_quantile,
+        min_votes=config.mea_min_votes,
+        smooth_lambda=config.mea_smooth_lambda,
+    )
+    return CrossFit(
+        fit.counts, fit.folds, fit.n_votes_counted, gic(fit.counts, config.pass_handling), mea
+    )
+
+
+def _bridging(matrix: VoteMatrix, pca_xy: np.ndarray, config: ConsensusConfig) -> BridgingMF | None:
     if not config.bridging or matrix.n_votes == 0:
         return None
-    model = BridgingMF(pass_handling=config.pass_handling, max_iter=config.bridging_max_iter,
-                       min_side_votes=config.bridging_min_side_votes)
+    model = BridgingMF(
+        pass_handling=config.pass_handling,
+        max_iter=config.bridging_max_iter,
+        min_side_votes=config.bridging_min_side_votes,
+        min_ratings_per_rater=config.bridging_min_ratings_per_rater,
+        min_raters_per_statement=config.bridging_min_raters,
+    )
     return model.fit(matrix, init_user_factors=pca_xy[:, 0])
 
 
@@ -284,6 +357,10 @@ def run(
         stats = _statistics(matrix, group_of, group_ids, config)
     with _timed(timings, "bridging"):
         bridging = _bridging(matrix, pca_xy, config)
+    cross_fit = None
+    if config.cross_fit_folds >= 2 and group_ids:
+        with _timed(timings, "cross_fit"):
+            cross_fit = _cross_fit(matrix, group_of, group_ids, config, state)
     new_state = PipelineState(
         clusters=grouping.state,
         pca_components=pca.components_.tolist(),
@@ -291,12 +368,67 @@ def run(
         n_updates=state.n_updates + 1,
     )
     return ConsensusResult(
-        matrix=matrix, config=config, pca=pca,
+        matrix=matrix,
+        config=config,
+        pca=pca,
         projection=umap_xy if config.projection == "umap" else pca_xy,
-        in_conv=in_conv, group_of=group_of, group_ids=group_ids,
-        base_clusters=grouping.base_clusters, silhouettes=grouping.silhouettes,
-        extremity=pca.comment_extremity(), bridging=bridging, state=new_state, umap=umap_xy,
-        timings=timings, **stats,
+        in_conv=in_conv,
+        group_of=group_of,
+        group_ids=group_ids,
+        base_clusters=grouping.base_clusters,
+        silhouettes=grouping.silhouettes,
+        extremity=pca.comment_extremity(),
+        bridging=bridging,
+        state=new_state,
+        umap=umap_xy,
+        timings=timings,
+        cross_fit=cross_fit,
+        **stats,
+    )
+
+
+def state_from_history(
+    participant_ids: np.ndarray,
+    statement_ids: np.ndarray,
+    timestamps: np.ndarray,
+    *,
+    config: ConsensusConfig | None = None,
+) -> PipelineState:
+    """A starting state whose in-conv set is what Polis' sticky rule admitted over the history.
+
+    Polis' in-conv set is the union of its rule over every update (sticky, with a greedy
+    top-up to 15 early on), so it holds participants the final-matrix rule leaves out. Given
+    the vote events' times, :func:`consensus.clusters.sticky_in_conv` recovers that set in one
+    pass; ``run(matrix, state=state_from_history(...))`` is still a single stateless recompute
+    (no warm starts), only with Polis' membership rule applied to the history it depends on.
+    """
+    config = config or ConsensusConfig()
+    pids = sticky_in_conv(
+        participant_ids,
+        statement_ids,
+        timestamps,
+        min_votes=config.min_votes_in_conv,
+        greedy_n=config.greedy_in_conv,
+    )
+    return PipelineState(clusters=ClusterState(in_conv=pids.tolist()))
+
+
+def state_from_export(
+    export: PolisExport, *, config: ConsensusConfig | None = None
+) -> PipelineState:
+    """:func:`state_from_history` of an export's vote events; empty without timestamps.
+
+    An export without votes.csv (the matrix only) cannot tell who was admitted early, so its
+    in-conv set is the rule on the final matrix (documented in docs/consensus.md).
+    """
+    if not export.has_timestamps:
+        return PipelineState()
+    v = export.votes
+    return state_from_history(
+        np.fromiter((x.pid for x in v), np.int64, len(v)),
+        np.fromiter((x.tid for x in v), np.int64, len(v)),
+        np.fromiter((x.timestamp_ms or 0 for x in v), np.int64, len(v)),
+        config=config,
     )
 
 
@@ -336,10 +468,17 @@ def _participants_json(r: ConsensusResult) -> list[dict[str, Any]]:
     xy = r.projection.tolist()
     groups, in_conv = r.group_of.tolist(), r.in_conv.tolist()
     rows = [
-        {"id": pid, "group": None if g < 0 else g, "x": p[0], "y": p[1], "n_votes": nv,
-         "in_conv": ic}
-        for pid, g, p, nv, ic in zip(r.matrix.participant_ids.tolist(), groups, xy, n_votes,
-                                     in_conv, strict=True)
+        {
+            "id": pid,
+            "group": None if g < 0 else g,
+            "x": p[0],
+            "y": p[1],
+            "n_votes": nv,
+            "in_conv": ic,
+        }
+        for pid, g, p, nv, ic in zip(
+            r.matrix.participant_ids.tolist(), groups, xy, n_votes, in_conv, strict=True
+        )
     ]
     if r.umap is not None:
         for row, (ux, uy) in zip(rows, r.umap.tolist(), strict=True):
@@ -348,8 +487,9 @@ def _participants_json(r: ConsensusResult) -> list[dict[str, Any]]:
 
 
 def _repness_json(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{"statement_id": it["tid"], **{k: v for k, v in it.items() if k != "tid"}}
-            for it in items]
+    return [
+        {"statement_id": it["tid"], **{k: v for k, v in it.items() if k != "tid"}} for it in items
+    ]
 
 
 def _groups_json(r: ConsensusResult) -> list[dict[str, Any]]:
@@ -357,16 +497,53 @@ def _groups_json(r: ConsensusResult) -> list[dict[str, Any]]:
     for g, gid in enumerate(r.group_ids):
         members = r.group_of == gid
         center = r.projection[members].mean(axis=0).tolist() if members.any() else [None, None]
-        out.append({"id": gid, "size": int(members.sum()), "center": center,
-                    "repness": _repness_json(r.repness[g])})
+        out.append(
+            {
+                "id": gid,
+                "size": int(members.sum()),
+                "center": center,
+                "repness": _repness_json(r.repness[g]),
+            }
+        )
     return out
 
 
 def _bridging_json(b: BridgingMF | None, j: int, moderated_out: bool) -> dict[str, Any]:
-    if b is None or moderated_out:  # moderated-out statements are not fitted
-        return {"bridging": None, "bridging_factor": None, "bridging_passes_gate": False}
-    return {"bridging": _num(b.score_[j]), "bridging_factor": _num(b.statement_factors_[j]),
-            "bridging_passes_gate": bool(b.passes_gate_[j])}
+    """Score on the 0–1 rating scale, or None with ``bridging_reason`` saying why."""
+    if b is None or moderated_out or b.reason_[j] is not None:
+        reason = (
+            "bridging off" if b is None else "moderated out" if moderated_out else str(b.reason_[j])
+        )
+        return {
+            "bridging": None,
+            "bridging_factor": None,
+            "bridging_intercept": None,
+            "bridging_passes_gate": False,
+            "bridging_helpful": False,
+            "bridging_n_raters": 0 if b is None else int(b.n_raters_[j]),
+            "bridging_reason": reason,
+        }
+    return {
+        "bridging": _num(b.score_[j]),
+        "bridging_factor": _num(b.statement_factors_[j]),
+        "bridging_intercept": _num(b.intercept_[j]),
+        "bridging_passes_gate": bool(b.passes_gate_[j]),
+        "bridging_helpful": bool(b.helpful_[j]),
+        "bridging_n_raters": int(b.n_raters_[j]),
+        "bridging_reason": None,
+    }
+
+
+def _cross_fit_json(fit: CrossFit | None, j: int) -> dict[str, Any]:
+    """Out-of-sample twins of gic / gic_normalized / mea, present only when computed."""
+    if fit is None or fit.gic is None or fit.mea is None:
+        return {}
+    return {
+        "gic_oos": _num(fit.gic["gic"][j]),
+        "gic_normalized_oos": _num(fit.gic["gic_normalized"][j]),
+        "mea_oos": _num(fit.mea.mea[j]),
+        "mea_oos_small_group": bool(fit.mea.small_group[j]),
+    }
 
 
 def _statement_json(r: ConsensusResult, j: int) -> dict[str, Any]:
@@ -375,20 +552,36 @@ def _statement_json(r: ConsensusResult, j: int) -> dict[str, Any]:
     b = r.bridging
     return {
         "id": int(r.matrix.statement_ids[j]),
-        "moderated_out": bool(r.matrix.moderated_out[j]), "is_meta": bool(r.matrix.is_meta[j]),
-        "n_votes": n_s, "n_agree": n_a, "n_disagree": n_d, "n_pass": n_s - n_a - n_d,
+        "moderated_out": bool(r.matrix.moderated_out[j]),
+        "is_meta": bool(r.matrix.is_meta[j]),
+        "n_votes": n_s,
+        "n_agree": n_a,
+        "n_disagree": n_d,
+        "n_pass": n_s - n_a - n_d,
         "agree_rate": n_a / n_s if n_s else None,
         "disagree_rate": n_d / n_s if n_s else None,
         "pass_rate": (n_s - n_a - n_d) / n_s if n_s else None,
         **{key: _num(values[j]) for key, values in r.gic.items()},
-        "mea": _num(r.mea.mea[j]), "mea_gap": _num(r.mea.gap[j]),
+        "mea": _num(r.mea.mea[j]),
+        "mea_gap": _num(r.mea.gap[j]),
         "mea_smooth": _num(r.mea.smooth[j]),
         "mea_needs_more_votes": bool(r.mea.needs_more_votes[j]),
+        "mea_small_group": bool(r.mea.small_group[j]),
+        "mea_limiting_group": (
+            r.group_ids[int(r.mea.limiting[j])] if r.mea.limiting[j] >= 0 else None
+        ),
         **_bridging_json(b, j, bool(r.matrix.moderated_out[j])),
+        **_cross_fit_json(r.cross_fit, j),
         "extremity": _num(r.extremity[j]),
-        "groups": {str(gid): {"n_agree": int(c.agree[g, j]), "n_disagree": int(c.disagree[g, j]),
-                              "n_pass": int(c.passes[g, j]), "n_votes": int(c.seen[g, j])}
-                   for g, gid in enumerate(r.group_ids)},
+        "groups": {
+            str(gid): {
+                "n_agree": int(c.agree[g, j]),
+                "n_disagree": int(c.disagree[g, j]),
+                "n_pass": int(c.passes[g, j]),
+                "n_votes": int(c.seen[g, j]),
+            }
+            for g, gid in enumerate(r.group_ids)
+        },
     }
 
 
@@ -398,15 +591,24 @@ def _result_to_json(r: ConsensusResult) -> dict[str, Any]:
         "groups": _groups_json(r),
         "statements": [_statement_json(r, j) for j in range(r.matrix.shape[1])],
         "consensus": {kind: _repness_json(items) for kind, items in r.consensus.items()},
-        "pca": {"center": r.pca.center_.tolist(), "components": r.pca.components_.tolist(),
-                "statement_ids": r.matrix.statement_ids.tolist()},
+        "pca": {
+            "center": r.pca.center_.tolist(),
+            "components": r.pca.components_.tolist(),
+            "statement_ids": r.matrix.statement_ids.tolist(),
+        },
         "meta": {
-            "n_participants": r.matrix.shape[0], "n_statements": r.matrix.shape[1],
-            "n_votes": r.matrix.n_votes, "n_in_conv": int(r.in_conv.sum()), "k": r.k,
+            "n_participants": r.matrix.shape[0],
+            "n_statements": r.matrix.shape[1],
+            "n_votes": r.matrix.n_votes,
+            "n_in_conv": int(r.in_conv.sum()),
+            "k": r.k,
             "silhouettes": {str(k): v for k, v in r.silhouettes.items()},
-            "projection": r.config.projection, "cluster_on": r.config.cluster_on,
-            "pass_handling": r.config.pass_handling, "timings": dict(r.timings),
+            "projection": r.config.projection,
+            "cluster_on": r.config.cluster_on,
+            "pass_handling": r.config.pass_handling,
+            "timings": dict(r.timings),
             "config": r.config.to_dict(),
+            "cross_fit_folds": r.cross_fit.folds if r.cross_fit else 0,
         },
     }
 
@@ -427,5 +629,5 @@ def statement_priorities(result: ConsensusResult) -> dict[int, float]:
     p = s - a - d
     importance = (1 - (p + 1) / (s + 2)) * (result.extremity + 1) * ((a + 1) / (s + 2))
     priority = (importance * (1 + 8 * 2.0 ** (-s / 5))) ** 2
-    priority = np.where(result.matrix.is_meta, META_PRIORITY ** 2, priority)
+    priority = np.where(result.matrix.is_meta, META_PRIORITY**2, priority)
     return dict(zip(result.matrix.statement_ids.tolist(), priority.tolist(), strict=True))

@@ -2,7 +2,18 @@
 
 A Polis export folder holds ``comments.csv``, ``votes.csv`` (every vote event) and
 ``participants-votes.csv`` (one row per participant: Polis' group-id and the latest vote per
-comment). Votes use the *export* sign: agree = +1, disagree = -1, pass = 0 (the opposite of the
+comment), plus ``summary.csv`` (topic, counts). Real exports vary, and every variant reads:
+
+* current exports add an ``xid`` column to participants-votes.csv (kept as ``PolisExport.xids``);
+  newer comments.csv add ``is-meta``, ``is-seed``, ``group-informed-consensus``;
+* some folders have no votes.csv (the matrix only: no timestamps, so no replay), or only
+  comments.csv (statements, no votes);
+* unknown extra columns are ignored and optional ones may be missing; a UTF-8 BOM is fine;
+  rows may come in any order, and a repeated comment/participant row keeps the last one.
+
+What was missing or ignored is listed in ``PolisExport.notes`` so an importer can show it.
+
+Votes use the *export* sign: agree = +1, disagree = -1, pass = 0 (the opposite of the
 Postgres/Clojure-internal sign, see shared/reference/polis-math.md §1).
 
 Every malformed input raises :class:`PolisFormatError` whose message names the file, the line and
@@ -25,15 +36,24 @@ __all__ = [
     "read_any",
     "read_polis_api_json",
     "read_polis_export",
+    "read_summary",
     "write_polis_export",
 ]
 
 COMMENTS_HEADER = (
-    "timestamp", "datetime", "comment-id", "author-id", "agrees", "disagrees", "moderated",
+    "timestamp",
+    "datetime",
+    "comment-id",
+    "author-id",
+    "agrees",
+    "disagrees",
+    "moderated",
     "comment-body",
 )
 VOTES_HEADER = ("timestamp", "datetime", "comment-id", "voter-id", "vote")
 PV_FIXED_HEADER = ("participant", "group-id", "n-comments", "n-votes", "n-agree", "n-disagree")
+PV_KNOWN_TEXT = ("xid",)  # non-comment, non-integer columns current exports carry
+TRUE_TEXT = ("1", "true", "t", "yes")
 VALID_VOTES = (-1, 0, 1)
 VALID_MODERATION = (-1, 0, 1)
 
@@ -66,11 +86,26 @@ class PolisVote:
 
 @dataclass(frozen=True)
 class PolisExport:
-    """A whole conversation: comments, vote events in time order, Polis' group ids."""
+    """A whole conversation: comments, vote events in time order, Polis' group ids.
+
+    ``xids``: pid -> external id (participants-votes.csv ``xid``, non-empty cells only).
+    ``vote_source``: which file the votes came from (``votes.csv``, ``participants-votes.csv``
+    or ``none``). ``summary``: summary.csv as key -> value. ``notes``: what the reader had to
+    assume or ignore (missing files or columns, repeated rows), for the importer to report.
+    """
 
     comments: list[PolisComment]
     votes: list[PolisVote]
     group_ids: dict[int, int | None] = field(default_factory=dict)
+    xids: dict[int, str] = field(default_factory=dict)
+    vote_source: str = "votes.csv"
+    summary: dict[str, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def has_timestamps(self) -> bool:
+        """True when every vote event carries its time (votes.csv); replay needs it."""
+        return bool(self.votes) and all(v.timestamp_ms is not None for v in self.votes)
 
     def latest_votes(self) -> list[PolisVote]:
         """Last vote wins per (pid, tid); the survivors keep their time order."""
@@ -165,24 +200,37 @@ def _collect(path: Path, reader: Iterator[list[str]]) -> _Table:
 # --------------------------------------------------------------------------- per-file parsers
 
 
-def _parse_comments(table: _Table) -> list[PolisComment]:
-    table.require(("comment-id", "moderated", "comment-body"))
+def _parse_comments(table: _Table, notes: list[str]) -> list[PolisComment]:
+    """Comments by id; a repeated comment-id keeps its last row (noted), as a re-export would."""
+    table.require(("comment-id", "comment-body"))
+    if "moderated" not in table.index:
+        notes.append("comments.csv has no 'moderated' column: every comment taken as accepted")
     comments: dict[int, PolisComment] = {}
+    repeated = 0
     for line, row in table.rows:
         tid = table.integer(line, row, "comment-id")
-        mod = table.integer(line, row, "moderated")
+        mod = _optional_int(table, line, row, "moderated")
+        mod = 1 if mod is None else mod
         if mod not in VALID_MODERATION:
             raise table.error(line, f"moderated must be one of -1, 0, 1, got {mod}")
-        if tid in comments:
-            raise table.error(line, f"duplicate comment-id {tid}")
-        comments[tid] = PolisComment(
+        repeated += tid in comments
+        comments[tid] = PolisComment(  # type: ignore[index]
             tid=tid,  # type: ignore[arg-type]
             text=table.cell(line, row, "comment-body"),
             author_pid=_optional_int(table, line, row, "author-id"),
             created_ms=_optional_int(table, line, row, "timestamp"),
-            moderated=mod,  # type: ignore[arg-type]
+            moderated=mod,
+            is_meta=_flag(table, line, row, "is-meta"),
         )
+    if repeated:
+        notes.append(f"comments.csv repeats {repeated} comment-id row(s): the last one is kept")
     return sorted(comments.values(), key=lambda c: c.tid)
+
+
+def _flag(table: _Table, line: int, row: list[str], column: str) -> bool:
+    if column not in table.index:
+        return False
+    return table.cell(line, row, column).strip().lower() in TRUE_TEXT
 
 
 def _optional_int(table: _Table, line: int, row: list[str], column: str) -> int | None:
@@ -201,19 +249,35 @@ def _check_vote(table: _Table, line: int, vote: int, tid: int, known: set[int]) 
 def _parse_votes(table: _Table, known: set[int]) -> list[PolisVote]:
     """Vote events sorted by timestamp (stable: file order breaks ties; no timestamp sorts last)."""
     table.require(("comment-id", "voter-id", "vote"))
+    ic, ip, iv = (table.index[c] for c in ("comment-id", "voter-id", "vote"))
+    it = table.index.get("timestamp")
     votes: list[PolisVote] = []
     for line, row in table.rows:
-        tid = table.integer(line, row, "comment-id")
-        vote = table.integer(line, row, "vote")
-        _check_vote(table, line, vote, tid, known)  # type: ignore[arg-type]
-        votes.append(PolisVote(
-            pid=table.integer(line, row, "voter-id"),  # type: ignore[arg-type]
-            tid=tid,  # type: ignore[arg-type]
-            vote=vote,  # type: ignore[arg-type]
-            timestamp_ms=_optional_int(table, line, row, "timestamp"),
-        ))
+        try:  # fast path: a well-formed row; anything odd is re-read with full messages
+            tid, vote, pid = int(row[ic]), int(row[iv]), int(row[ip])
+            stamp = int(row[it]) if it is not None and row[it].strip() else None
+            ok = vote in VALID_VOTES and tid in known
+        except (ValueError, IndexError):
+            ok = False
+        if not ok:
+            votes.append(_slow_vote(table, line, row, known))
+            continue
+        votes.append(PolisVote(pid, tid, vote, stamp))
     order = sorted(range(len(votes)), key=lambda i: _time_key(votes[i], i))
     return [votes[i] for i in order]
+
+
+def _slow_vote(table: _Table, line: int, row: list[str], known: set[int]) -> PolisVote:
+    """Parse one votes.csv row field by field, raising the error that names the problem."""
+    tid = table.integer(line, row, "comment-id")
+    vote = table.integer(line, row, "vote")
+    _check_vote(table, line, vote, tid, known)  # type: ignore[arg-type]
+    return PolisVote(
+        pid=table.integer(line, row, "voter-id"),  # type: ignore[arg-type]
+        tid=tid,  # type: ignore[arg-type]
+        vote=vote,  # type: ignore[arg-type]
+        timestamp_ms=_optional_int(table, line, row, "timestamp"),
+    )
 
 
 def _time_key(vote: PolisVote, i: int) -> tuple[int, int, int]:
@@ -224,80 +288,141 @@ def _time_key(vote: PolisVote, i: int) -> tuple[int, int, int]:
 
 def _pv_comment_columns(table: _Table, known: set[int]) -> list[tuple[int, int]]:
     """(column index, tid) for every per-comment column of participants-votes.csv."""
-    table.require(("participant", "group-id"))
+    table.require(("participant",))
     columns = []
     for i, name in enumerate(table.header):
-        if name in PV_FIXED_HEADER:
+        if name in PV_FIXED_HEADER or name in PV_KNOWN_TEXT:
             continue
         try:
             tid = int(name)
-        except ValueError:
-            problem = f"unexpected column {name!r} (comment columns are integers)"
-            raise table.error(1, problem) from None
+        except ValueError:  # an extra column a newer export added: not a vote
+            continue
         if tid not in known:
             raise table.error(1, f"column for unknown comment-id {tid} (not in comments.csv)")
         columns.append((i, tid))
     return columns
 
 
+@dataclass
+class _Participants:
+    groups: dict[int, int | None]
+    xids: dict[int, str]
+    votes: list[PolisVote]  # (pid, tid) order, timestamp None
+
+
 def _parse_participants(
-    table: _Table, known: set[int]
-) -> tuple[dict[int, int | None], list[PolisVote]]:
-    """Polis group ids plus one vote (timestamp None) per non-empty cell."""
+    table: _Table, known: set[int], notes: list[str], *, with_votes: bool = True
+) -> _Participants:
+    """Polis group ids, xids, and (``with_votes``) one vote (timestamp None) per non-empty cell.
+
+    Rows may come in any order; a repeated participant row replaces the earlier one (noted).
+    With votes.csv present the cells repeat its latest votes, so they are not parsed.
+    """
     columns = _pv_comment_columns(table, known)
-    groups: dict[int, int | None] = {}
-    votes: list[PolisVote] = []
+    extra = [
+        h
+        for h in table.header
+        if h not in PV_FIXED_HEADER and h not in PV_KNOWN_TEXT and not h.lstrip("-").isdigit()
+    ]
+    if extra:
+        notes.append(f"participants-votes.csv: ignored column(s) {', '.join(extra)}")
+    if "group-id" not in table.index:
+        notes.append("participants-votes.csv has no 'group-id' column: no Polis groups")
+    out = _Participants({}, {}, [])
+    by_pid: dict[int, list[PolisVote]] = {}
     for line, row in table.rows:
         if len(row) != len(table.header):
             raise table.error(line, f"row has {len(row)} fields, header has {len(table.header)}")
         pid = table.integer(line, row, "participant")
-        groups[pid] = table.integer(line, row, "group-id", optional=True)  # type: ignore[index]
-        votes.extend(_row_votes(table, line, row, pid, columns, known))  # type: ignore[arg-type]
-    return groups, votes
+        if pid in out.groups:
+            notes.append(
+                f"participants-votes.csv, line {line}: participant {pid} repeated, "
+                "the last row is kept"
+            )
+        out.groups[pid] = _optional_int(table, line, row, "group-id")  # type: ignore[index]
+        xid = table.cell(line, row, "xid").strip() if "xid" in table.index else ""
+        if xid:
+            out.xids[pid] = xid  # type: ignore[index]
+        if with_votes:
+            by_pid[pid] = list(_row_votes(table, line, row, pid, columns, known))  # type: ignore[arg-type,index]
+    out.votes = [v for pid in sorted(by_pid) for v in by_pid[pid]]
+    return out
 
 
 def _row_votes(
-    table: _Table, line: int, row: list[str], pid: int, columns: list[tuple[int, int]],
+    table: _Table,
+    line: int,
+    row: list[str],
+    pid: int,
+    columns: list[tuple[int, int]],
     known: set[int],
 ) -> Iterator[PolisVote]:
-    for i, tid in columns:
-        raw = row[i].strip()
-        if raw == "":
+    for i, tid in columns:  # columns were checked against comments.csv once, in the header
+        raw = row[i]
+        if not raw or raw.isspace():  # most cells of a wide export are empty
             continue
         try:
             vote = int(raw)
         except ValueError:
-            problem = f"vote for comment {tid} must be an integer, got {raw!r}"
+            problem = f"vote for comment {tid} must be an integer, got {raw.strip()!r}"
             raise table.error(line, problem) from None
-        _check_vote(table, line, vote, tid, known)
-        yield PolisVote(pid=pid, tid=tid, vote=vote, timestamp_ms=None)
+        if vote not in VALID_VOTES:
+            _check_vote(table, line, vote, tid, known)
+        yield PolisVote(pid, tid, vote, None)
+
+
+def read_summary(path: Path) -> dict[str, str]:
+    """summary.csv as key -> value (``topic``, ``voters``, ``groups``, …); {} when absent.
+
+    It is two-column ``key,value`` CSV whose values may span lines (the description), so it is
+    read with the csv module, leniently: a damaged summary never stops an import.
+    """
+    if not path.is_file():
+        return {}
+    with path.open(newline="", encoding="utf-8-sig", errors="replace") as fh:
+        rows = list(csv.reader(fh))
+    return {row[0].strip(): row[1].strip() for row in rows if len(row) >= 2 and row[0].strip()}
 
 
 def read_polis_export(path: str | Path) -> PolisExport:
-    """Read a Polis export folder: comments.csv plus votes.csv and/or participants-votes.csv.
+    """Read a Polis export folder: comments.csv, plus votes.csv and/or participants-votes.csv.
 
     ``votes`` are taken from votes.csv (every event, time order) when present, otherwise one
-    vote per non-empty participants-votes.csv cell. ``group_ids`` come from
-    participants-votes.csv (``{}`` when that file is absent).
+    vote per non-empty participants-votes.csv cell (no timestamps), otherwise none (a
+    comments-only export). ``group_ids`` and ``xids`` come from participants-votes.csv.
     """
     folder = Path(path)
     if not folder.is_dir():
         raise PolisFormatError(f"{folder}: not a directory containing a Polis export")
-    comments = _parse_comments(_read_table(folder / "comments.csv"))
+    notes: list[str] = []
+    comments = _parse_comments(_read_table(folder / "comments.csv"), notes)
     known = {c.tid for c in comments}
     has_votes = (folder / "votes.csv").is_file()
-    has_pv = (folder / "participants-votes.csv").is_file()
-    if not (has_votes or has_pv):
-        raise PolisFormatError(
-            f"votes.csv: file not found in {folder} (need votes.csv or participants-votes.csv)"
+    ptpts = _Participants({}, {}, [])
+    if (folder / "participants-votes.csv").is_file():
+        ptpts = _parse_participants(
+            _read_table(folder / "participants-votes.csv"), known, notes, with_votes=not has_votes
         )
-    groups: dict[int, int | None] = {}
-    pv_votes: list[PolisVote] = []
-    if has_pv:
-        pv_table = _read_table(folder / "participants-votes.csv")
-        groups, pv_votes = _parse_participants(pv_table, known)
-    votes = _parse_votes(_read_table(folder / "votes.csv"), known) if has_votes else pv_votes
-    return PolisExport(comments=comments, votes=votes, group_ids=groups)
+    if has_votes:
+        votes, source = _parse_votes(_read_table(folder / "votes.csv"), known), "votes.csv"
+    elif ptpts.groups:
+        votes, source = ptpts.votes, "participants-votes.csv"
+        notes.append(
+            "no votes.csv: latest votes from participants-votes.csv, no timestamps "
+            "(replay is not possible)"
+        )
+    else:
+        votes, source = [], "none"
+        notes.append("no votes.csv or participants-votes.csv: statements only, no votes")
+    return PolisExport(
+        comments=comments,
+        votes=votes,
+        group_ids=ptpts.groups,
+        xids=ptpts.xids,
+        vote_source=source,
+        summary=read_summary(folder / "summary.csv"),
+        notes=tuple(notes),
+    )
 
 
 # --------------------------------------------------------------------------- writing
@@ -331,8 +456,14 @@ def _comment_rows(comments: list[PolisComment], latest: list[PolisVote]) -> Iter
             disagrees[v.tid] = disagrees.get(v.tid, 0) + 1
     for c in comments:
         yield [
-            _blank(c.created_ms), _format_datetime(c.created_ms), c.tid, _blank(c.author_pid),
-            agrees.get(c.tid, 0), disagrees.get(c.tid, 0), c.moderated, c.text,
+            _blank(c.created_ms),
+            _format_datetime(c.created_ms),
+            c.tid,
+            _blank(c.author_pid),
+            agrees.get(c.tid, 0),
+            disagrees.get(c.tid, 0),
+            c.moderated,
+            c.text,
         ]
 
 
@@ -351,8 +482,13 @@ def _participant_rows(
         cells = by_pid[pid]
         values = list(cells.values())
         yield [
-            pid, _blank(group_ids.get(pid)), authored.get(pid, 0), len(values),
-            values.count(1), values.count(-1), *(_blank(cells.get(t)) for t in tids),
+            pid,
+            _blank(group_ids.get(pid)),
+            authored.get(pid, 0),
+            len(values),
+            values.count(1),
+            values.count(-1),
+            *(_blank(cells.get(t)) for t in tids),
         ]
 
 
@@ -376,10 +512,14 @@ def write_polis_export(
     events = [events[i] for i in sorted(range(len(events)), key=lambda i: _time_key(events[i], i))]
     latest = latest_votes(events)
     _write_csv(folder / "comments.csv", COMMENTS_HEADER, _comment_rows(comment_list, latest))
-    _write_csv(folder / "votes.csv", VOTES_HEADER, (
-        [_blank(v.timestamp_ms), _format_datetime(v.timestamp_ms), v.tid, v.pid, v.vote]
-        for v in events
-    ))
+    _write_csv(
+        folder / "votes.csv",
+        VOTES_HEADER,
+        (
+            [_blank(v.timestamp_ms), _format_datetime(v.timestamp_ms), v.tid, v.pid, v.vote]
+            for v in events
+        ),
+    )
     header = [*PV_FIXED_HEADER, *(str(c.tid) for c in comment_list)]
     rows = _participant_rows(comment_list, latest, group_ids or {})
     _write_csv(folder / "participants-votes.csv", header, rows)

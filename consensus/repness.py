@@ -113,8 +113,9 @@ def prop_test(success: np.ndarray, n: np.ndarray) -> np.ndarray:
     return 2.0 * np.sqrt(n1) * (s1 / n1 - 0.5)
 
 
-def two_prop_test(succ_in: np.ndarray, succ_out: np.ndarray, pop_in: np.ndarray,
-                  pop_out: np.ndarray) -> np.ndarray:
+def two_prop_test(
+    succ_in: np.ndarray, succ_out: np.ndarray, pop_in: np.ndarray, pop_out: np.ndarray
+) -> np.ndarray:
     """``stats.clj two-prop-test`` with every argument +1; 0 when the pooled rate is 1."""
     s1, s2, n1, n2 = succ_in + 1, succ_out + 1, pop_in + 1, pop_out + 1
     pooled_s, pooled_n = s1 + s2, n1 + n2
@@ -147,9 +148,13 @@ def repness_stats(counts: GroupCounts) -> RepnessStats:
     na, nd, ns = counts.agree, counts.disagree, counts.seen  # (k, m)
     rest_a, rest_d, rest_s = na.sum(0) - na, nd.sum(0) - nd, ns.sum(0) - ns
     return RepnessStats(
-        na=na, nd=nd, ns=ns,
-        pa=(na + 1) / (ns + 2), pd=(nd + 1) / (ns + 2),
-        pat=prop_test(na, ns), pdt=prop_test(nd, ns),
+        na=na,
+        nd=nd,
+        ns=ns,
+        pa=(na + 1) / (ns + 2),
+        pd=(nd + 1) / (ns + 2),
+        pat=prop_test(na, ns),
+        pdt=prop_test(nd, ns),
         # add-comparitive-stats: p_a / ((Σrest n_a + 1)/(Σrest n_s + 2)) as one rational
         ra=((na + 1) * (rest_s + 2)) / ((ns + 2) * (rest_a + 1)),
         rd=((nd + 1) * (rest_s + 2)) / ((ns + 2) * (rest_d + 1)),
@@ -195,7 +200,8 @@ def _beats_best_agree(s: RepnessStats, g: int, j: int, best: int | None) -> bool
     here = (s.ra[g, j], s.rat[g, j], s.pa[g, j], s.pat[g, j])
     if best is not None and s.ra[g, best] > 1.0:
         return here[0] * here[1] * here[2] * here[3] > (
-            s.ra[g, best] * s.rat[g, best] * s.pa[g, best] * s.pat[g, best])
+            s.ra[g, best] * s.rat[g, best] * s.pa[g, best] * s.pat[g, best]
+        )
     if best is not None:
         return here[2] * here[3] > s.pa[g, best] * s.pat[g, best]
     return bool(here[3] > Z_90 or (here[0] > 1.0 and here[2] > 0.5))
@@ -211,19 +217,27 @@ def _best_by_test(s: RepnessStats, g: int, columns: np.ndarray) -> int | None:
     return best
 
 
-def _select_group(s: RepnessStats, g: int, columns: np.ndarray, tids: np.ndarray
-                  ) -> list[dict[str, Any]]:
+def _select_group(
+    s: RepnessStats, g: int, columns: np.ndarray, tids: np.ndarray
+) -> list[dict[str, Any]]:
     """``select-rep-comments`` for one group (columns: kept, in statement order)."""
-    sufficient = columns[((s.rat[g, columns] > Z_90) & (s.pat[g, columns] > Z_90))
-                         | ((s.rdt[g, columns] > Z_90) & (s.pdt[g, columns] > Z_90))]
+    sufficient = columns[
+        ((s.rat[g, columns] > Z_90) & (s.pat[g, columns] > Z_90))
+        | ((s.rdt[g, columns] > Z_90) & (s.pdt[g, columns] > Z_90))
+    ]
     best_agree = None
     for j in columns:
         if _beats_best_agree(s, g, int(j), best_agree):
             best_agree = int(j)
     head: list[dict[str, Any]] = []
     if best_agree is not None:
-        head = [{**_finalize(s, g, best_agree, int(tids[best_agree])),
-                 "n_agree": int(s.na[g, best_agree]), "best_agree": True}]
+        head = [
+            {
+                **_finalize(s, g, best_agree, int(tids[best_agree])),
+                "n_agree": int(s.na[g, best_agree]),
+                "best_agree": True,
+            }
+        ]
     if len(sufficient) == 0:
         if head:
             return head
@@ -233,8 +247,9 @@ def _select_group(s: RepnessStats, g: int, columns: np.ndarray, tids: np.ndarray
     rest = sufficient[sufficient != best_agree] if best_agree is not None else sufficient
     rest = rest[np.argsort(-_metrics(s, g, rest), kind="stable")][:PICK_MAX]  # like sort-by
     chosen = (head + [_finalize(s, g, int(j), int(tids[j])) for j in rest])[:PICK_MAX]
-    return ([c for c in chosen if c["repful"] == "agree"]
-            + [c for c in chosen if c["repful"] == "disagree"])
+    return [c for c in chosen if c["repful"] == "agree"] + [
+        c for c in chosen if c["repful"] == "disagree"
+    ]
 
 
 def select_rep_comments(
@@ -258,7 +273,14 @@ def consensus_statements(
         p, z = (n + 1) / (ns + 2), prop_test(n, ns)
         cand = np.flatnonzero((p > 0.5) & (z > Z_90) & ~moderated_out)
         cand = cand[np.argsort(-(p[cand] * z[cand]), kind="stable")][:PICK_MAX]
-        out[name] = [{"tid": int(statement_ids[j]), "n_success": int(n[j]),
-                      "n_trials": int(ns[j]), "p_success": float(p[j]),
-                      "p_test": float(z[j])} for j in cand]
+        out[name] = [
+            {
+                "tid": int(statement_ids[j]),
+                "n_success": int(n[j]),
+                "n_trials": int(ns[j]),
+                "p_success": float(p[j]),
+                "p_test": float(z[j]),
+            }
+            for j in cand
+        ]
     return out

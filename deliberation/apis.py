@@ -442,7 +442,11 @@ class StatementModerateApi(APIView):
 class StatementsModerateApi(APIView):
     """Accept, reject or re-queue several statements at once (all or none)."""
 
-    @extend_schema(request=BulkModerateInputSerializer, responses=BulkModerateOutputSerializer)
+    @extend_schema(
+        operation_id="statements_moderate_many",
+        request=BulkModerateInputSerializer,
+        responses=BulkModerateOutputSerializer,
+    )
     def post(self, request: Request, slug: str) -> Response:
         conversation = conversation_or_404(slug)
         _require_moderator(request, conversation)
@@ -457,7 +461,11 @@ class StatementsModerateApi(APIView):
 class StatementsSeedApi(APIView):
     """Seed many statements in order; the answer reports each line (added or why not)."""
 
-    @extend_schema(request=BulkSeedInputSerializer, responses=BulkSeedOutputSerializer)
+    @extend_schema(
+        operation_id="statements_seed_many",
+        request=BulkSeedInputSerializer,
+        responses=BulkSeedOutputSerializer,
+    )
     def post(self, request: Request, slug: str) -> Response:
         conversation = conversation_or_404(slug)
         _require_moderator(request, conversation)
@@ -498,7 +506,10 @@ class JoinApi(APIView):
         if existing is None:
             rate_limit("join_ip", client_ip(request.META))
         participant = existing or services.participant_join(
-            conversation=conversation, user=request.user, **data.validated_data
+            conversation=conversation,
+            user=request.user,
+            language=getattr(request, "LANGUAGE_CODE", ""),
+            **data.validated_data,
         )
         session_remember(request, participant)
         return Response(_participant_out(participant), status=201)
@@ -651,7 +662,8 @@ class DemographicsApi(APIView):
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
-    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    # null once the acting account is deleted, or for actions no account took
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = AuditEvent

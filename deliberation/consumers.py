@@ -1,11 +1,19 @@
-"""Websocket per conversation: authenticate, subscribe, forward. Never writes (one write path)."""
+"""Websocket per conversation: authenticate, subscribe, forward. Never writes (one write path).
+
+Every open socket also gets a server ping (`{"event": "ping"}`) each `CONCORD_WS_HEARTBEAT_S`
+seconds: a quiet conversation must not look like a dead connection to a proxy, a NAT or the
+browser, and a socket whose peer has vanished fails at the next ping and is cleaned up.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 
 from deliberation.models import Conversation
 from kernel.realtime import conversation_group
@@ -19,6 +27,8 @@ def _conversation_id(slug: str) -> int | None:
 class ConversationConsumer(AsyncJsonWebsocketConsumer):
     """Pushes accepted statements, vote counts, moderation events and consensus snapshots."""
 
+    heartbeat: asyncio.Task[None] | None = None
+
     async def connect(self) -> None:
         conversation_id = await _conversation_id(self.scope["url_route"]["kwargs"]["slug"])
         if conversation_id is None:
@@ -28,8 +38,18 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
         await self.send_json({"event": "hello", "payload": {"conversation_id": conversation_id}})
+        self.heartbeat = asyncio.create_task(self._beat(float(settings.CONCORD_WS_HEARTBEAT_S)))
+
+    async def _beat(self, every_s: float) -> None:
+        while every_s > 0:
+            await asyncio.sleep(every_s)
+            await self.send_json({"event": "ping", "payload": {}})
 
     async def disconnect(self, code: int) -> None:
+        if self.heartbeat is not None:
+            self.heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):  # a ping to a closed peer
+                await self.heartbeat
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
 

@@ -27,6 +27,17 @@ class Conversation(models.Model):
         blank=True,
         help_text='[{"key": "age", "label": "Age", "choices": ["18-29", ...]}]',
     )
+
+    class ErasedStatements(models.TextChoices):
+        """What "delete my data" does with a participant's statements (the moderator chooses):
+        keep them without an author (others' votes on them stay meaningful) or delete them."""
+
+        DETACH = "detach"
+        DELETE = "delete"
+
+    erased_statements = models.CharField(
+        max_length=10, choices=ErasedStatements.choices, default=ErasedStatements.DETACH
+    )
     moderators = models.ManyToManyField(
         settings.AUTH_USER_MODEL, related_name="moderated_conversations", blank=True
     )
@@ -57,6 +68,8 @@ class Participant(models.Model):
         null=True, blank=True, help_text="Participant id in a Polis import"
     )
     demographics_consent_at = models.DateTimeField(null=True, blank=True)
+    # The language the participant's page was in when they joined: statements in it come first.
+    language = models.CharField(max_length=16, blank=True, default="")
     # Signed into every token; bumping it revokes every token issued before (sign out everywhere).
     token_version = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)

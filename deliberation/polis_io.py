@@ -2,8 +2,11 @@
 
 Parsing and writing the CSV files is Django-free (`consensus.polis_export`); this module maps
 them onto our rows. Imports are idempotent: statements and participants are matched by their
-Polis ids and a conversation's imported votes are replaced as a whole, inside one transaction,
-so a failed import leaves the database exactly as it was.
+Polis ids and a conversation's imported votes are replaced as a whole. An export that does not
+parse writes nothing. The votes are written in short transactions (`_WRITE_CHUNK` rows): one
+import-long transaction held SQLite's only write lock for ~40 s (vTaiwan), stalling votes past
+the busy timeout and killing the worker. An import that fails while writing votes leaves part of
+them; running it again replaces them as a whole.
 
 Every export variant loads (see ``consensus.polis_export``): a participant's ``xid`` becomes its
 ``external_id`` (so an embedding site's users find their votes again), a matrix-only export
@@ -45,6 +48,7 @@ _MODERATION_TO_POLIS = {
     Statement.Moderation.REJECTED: -1,
 }
 _BATCH = 5000
+_WRITE_CHUNK = 2000  # rows per transaction: well under a second of write lock each
 
 
 def _when(ms: int | None) -> datetime:
@@ -138,8 +142,9 @@ def _replace_votes(
     conversation: Conversation, export: PolisExport, ptpts: dict[int, int], stmts: dict[int, int]
 ) -> int:
     imported = Participant.objects.filter(conversation=conversation, polis_pid__isnull=False)
-    VoteEvent.objects.filter(participant__in=imported).delete()
-    Vote.objects.filter(participant__in=imported).delete()
+    with transaction.atomic():
+        VoteEvent.objects.filter(participant__in=imported).delete()
+        Vote.objects.filter(participant__in=imported).delete()
     events = [
         VoteEvent(
             participant_id=ptpts[v.pid],
@@ -149,13 +154,19 @@ def _replace_votes(
         )
         for v in export.votes
     ]
-    VoteEvent.objects.bulk_create(events, batch_size=_BATCH)
+    _insert_in_chunks(VoteEvent, events)
     latest = [
         Vote(participant_id=ptpts[v.pid], statement_id=stmts[v.tid], value=v.vote)
         for v in export.latest_votes()
     ]
-    Vote.objects.bulk_create(latest, batch_size=_BATCH)
+    _insert_in_chunks(Vote, latest)
     return len(latest)
+
+
+def _insert_in_chunks(model: type[Vote] | type[VoteEvent], rows: list[Any]) -> None:
+    for start in range(0, len(rows), _WRITE_CHUNK):
+        with transaction.atomic():
+            model.objects.bulk_create(rows[start : start + _WRITE_CHUNK])
 
 
 def polis_import(*, folder: str | Path, slug: str, topic: str | None = None) -> dict[str, Any]:
@@ -181,7 +192,8 @@ def polis_import(*, folder: str | Path, slug: str, topic: str | None = None) -> 
         )
         ptpts = _upsert_participants(conversation, pids, export.xids)
         stmts = _upsert_statements(conversation, export.comments, ptpts)
-        n_votes = _replace_votes(conversation, export, ptpts, stmts)
+    n_votes = _replace_votes(conversation, export, ptpts, stmts)
+    with transaction.atomic():
         summary = {
             "conversation": conversation.slug,
             "statements": len(export.comments),
@@ -198,6 +210,11 @@ def polis_import(*, folder: str | Path, slug: str, topic: str | None = None) -> 
             action="polis.import",
             target=str(folder)[:120],
             details=summary,
+        )
+        # As a vote does: the consensus side schedules the recompute (the import's first snapshot).
+        conversation_id = conversation.pk
+        transaction.on_commit(
+            lambda: hooks.votes_changed.send(sender=Vote, conversation_id=conversation_id)
         )
     return summary
 

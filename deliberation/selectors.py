@@ -91,8 +91,10 @@ def statements_next_for(
     queries whatever the number of participants: under a voting burst this is most of the
     read traffic, and the vote's own answer carries it.
 
-    Order: seeds (in seeding order), then fresh statements the latest consensus snapshot has
-    not scored yet (oldest first, so new statements collect votes quickly), then a weighted
+    Statements in the participant's own language (the page's, when they joined) come first,
+    while there are any; within them, and then among the rest, the order is: seeds (in
+    seeding order), then fresh statements the latest consensus snapshot has not scored yet
+    (oldest first, so new statements collect votes quickly), then a weighted
     random draw by the snapshot's priority (statements that separate or unite groups, and
     those with few votes, weigh more) — the shape of Polis' `selectProbabilistically`.
     """
@@ -100,12 +102,19 @@ def statements_next_for(
         return []
     accepted: dict[int, list[Candidate]] = defaultdict(list)
     authors: dict[int, int | None] = {}
+    spoken: dict[int, str] = {}  # statement id -> primary language subtag ("" unknown)
     rows = Statement.objects.filter(
         conversation_id__in={c for _, c in participants}, moderation=ACCEPTED
-    ).values_list("id", "conversation_id", "author_id", "is_seed", "created_at")
-    for sid, cid, author, is_seed, created in rows.order_by("id"):
+    ).values_list("id", "conversation_id", "author_id", "is_seed", "created_at", "language")
+    for sid, cid, author, is_seed, created, language in rows.order_by("id"):
         accepted[cid].append((sid, is_seed, created))
         authors[sid] = author
+        spoken[sid] = _primary(language)
+    languages = dict(
+        Participant.objects.filter(pk__in={p for p, _ in participants}).values_list(
+            "pk", "language"
+        )
+    )
     voted: dict[int, set[int]] = defaultdict(set)
     votes = Vote.objects.filter(participant_id__in={p for p, _ in participants})
     for pid, sid in votes.values_list("participant_id", "statement_id"):
@@ -118,7 +127,9 @@ def statements_next_for(
         seen = voted[pid]
         open_ = [c for c in accepted[cid] if c[0] not in seen and authors[c[0]] != pid]
         n_voted = sum(1 for c in accepted[cid] if c[0] in seen)
-        pick = statement_choose(open_, functools.partial(scores, cid), rng=rng)
+        mine = _primary(languages.get(pid, ""))
+        in_mine = [c for c in open_ if mine and spoken[c[0]] == mine]
+        pick = statement_choose(in_mine or open_, functools.partial(scores, cid), rng=rng)
         chosen.append((pick, n_voted, n_voted + len(open_)))
     statements = Statement.objects.in_bulk([sid for sid, _, _ in chosen if sid is not None])
     return [
@@ -128,6 +139,11 @@ def statements_next_for(
 
 
 Candidate = tuple[int, bool, datetime]  # (statement id, is_seed, created_at)
+
+
+def _primary(language: str | None) -> str:
+    """ "zh-Hans" and "zh" are one language for routing; "" means unknown."""
+    return (language or "").split("-")[0].split("_")[0].lower()
 
 
 def statement_choose(

@@ -448,20 +448,31 @@ def _get_or_create_participant(conversation: Conversation, **lookup: Any) -> Par
 
 
 def participant_join(
-    *, conversation: Conversation, user: Any = None, external_id: str | None = None
+    *,
+    conversation: Conversation,
+    user: Any = None,
+    external_id: str | None = None,
+    language: str = "",
 ) -> Participant:
     """Join as the signed-in user, as an embedding site's external id, or anonymously.
 
     Joining twice with the same account or external id returns the same participant.
+    `language` (the page's, e.g. "ar") decides which statements this participant sees first.
     """
+    language = str(language or "")[:16]
     if getattr(user, "is_authenticated", False):
-        return _get_or_create_participant(conversation, user=user)
-    if external_id is not None:
+        participant = _get_or_create_participant(conversation, user=user)
+    elif external_id is not None:
         external_id = str(external_id).strip()
         if not external_id or len(external_id) > 200:
             raise ApplicationError("external_id must be 1 to 200 characters.")
-        return _get_or_create_participant(conversation, external_id=external_id)
-    return Participant.objects.create(conversation=conversation)
+        participant = _get_or_create_participant(conversation, external_id=external_id)
+    else:
+        return Participant.objects.create(conversation=conversation, language=language)
+    if language and participant.language != language:
+        Participant.objects.filter(pk=participant.pk).update(language=language)
+        participant.language = language
+    return participant
 
 
 def participant_token(participant: Participant) -> str:

@@ -43,6 +43,12 @@ urlpatterns = [
         name="participant-revoke",
     ),
     path("conversations/<slug:slug>/me/", apis.MeApi.as_view(), name="participant-me"),
+    path("conversations/<slug:slug>/me/votes/", apis.MyVotesApi.as_view(), name="my-votes"),
+    path(
+        "conversations/<slug:slug>/me/votes/<int:statement_id>/",
+        apis.MyVoteWithdrawApi.as_view(),
+        name="my-vote-withdraw",
+    ),
     path(
         "conversations/<slug:slug>/me/signout/",
         apis.SignOutApi.as_view(),

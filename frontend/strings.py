@@ -10,6 +10,11 @@ from django.utils.translation import gettext_lazy as _
 
 _COMMON = {
     "error": _("Something went wrong: {message}"),
+    "code_conversation_closed": _("This conversation is closed; it takes no more votes."),
+    "code_rate_limited": _("Too many requests at once; please wait a moment and try again."),
+    "code_unavailable": _(
+        "This could not be done just now and nothing was stored; please try again."
+    ),
     "offline": _("Live updates paused; reconnecting…"),
     "online": _("Live updates on"),
     "group": _("Group {name}"),
@@ -17,7 +22,10 @@ _COMMON = {
     "disagree": _("Disagree"),
     "pass": _("Pass"),
     "no_snapshot": _("The opinion map appears once enough people have voted."),
-    "map_label": _("Opinion map: {participants} participants in {groups} groups"),
+    "map_label": _(
+        "Opinion map: {participants} participants; {grouped} in {groups} groups, "
+        "{ungrouped} not yet in a group"
+    ),
     "you_are_here": _("You are here"),
     "unclustered": _("Not yet placed in a group"),
     "members": _("{n} people"),
@@ -65,6 +73,22 @@ def participant() -> dict[str, object]:
         "demographics_saved": _("Thank you; your answers are saved."),
         "demographics_revoked": _("Your answers were deleted ({n})."),
         "new_statement": _("A new statement is available."),
+        "empty_conversation": _(
+            "This conversation has no statements yet. New ones will appear here as they are added."
+        ),
+        "chars": _("{n} / {max} characters"),
+        "too_long": _(
+            "That is {n} characters; a statement may have at most {max}. Please shorten it."
+        ),
+        "no_votes_yet": _("You have not voted yet."),
+        "your_vote": _("Your vote: {vote}"),
+        "withdraw": _("Withdraw"),
+        "withdrawn": _("Your vote was withdrawn; the statement will come up again."),
+        "changed": _("Your vote was changed."),
+        "erased": _(
+            "Your data was deleted: {votes} votes, {demographics} answers, {statements} "
+            "statements. Reload the page to take part again as someone new."
+        ),
     }
 
 
@@ -79,7 +103,16 @@ def moderator() -> dict[str, object]:
         "rejected": _("Rejected."),
         "queue_empty": _("No statements are waiting for moderation."),
         "seeded": _("Added: {text}"),
-        "seed_failed": _("Not added ({message}): {text}"),
+        "seed_failed_line": _("Line {line} not added ({message}): {text}"),
+        "requeue": _("Back to the queue"),
+        "requeued": _("Returned to the queue."),
+        "change_reason": _("Reason for the change"),
+        "reason_change_needed": _("Give a reason for changing this decision."),
+        "select": _("Select"),
+        "select_first": _("Select one or more statements first."),
+        "bulk_accepted": _("{n} accepted."),
+        "bulk_rejected": _("{n} rejected."),
+        "file_loaded": _("{n} statements read from {name}; check them, then add them."),
         "seed_summary": _("{added} added, {failed} not added."),
         "saved": _("Settings saved."),
         "close": _("Close the conversation"),
@@ -87,6 +120,15 @@ def moderator() -> dict[str, object]:
         "state_open": _("Open: taking votes and statements"),
         "state_closed": _("Closed: no more votes"),
         "bad_json": _("The demographic questions are not valid JSON."),
+        "question_n": _("Question {n}"),
+        "question_key": _("Key (short, stored with each answer)"),
+        "question_label": _("Question"),
+        "question_choices": _("Choices, one per line"),
+        "translation_in": _("In {language}"),
+        "question_label_in": _("Question in {language}"),
+        "question_choices_in": _("Choices in {language}, one per line, in the same order"),
+        "question_remove": _("Remove question {n}"),
+        "question_key_needed": _("Every question needs a key."),
         "votes_counts": _("{agree} agree · {disagree} disagree · {pass} pass"),
         "pending": _("waiting"),
         "accepted_state": _("accepted"),
@@ -109,6 +151,10 @@ def report() -> dict[str, object]:
         "representative": _("Representative statements"),
         "no_demographics": _("No demographic answers (or too few to show)."),
         "statement": _("Statement {id}"),
+        "job_queued": _("Queued: the worker will recompute in a moment."),
+        "job_running": _("Recomputing…"),
+        "job_succeeded": _("Recomputed."),
+        "job_failed": _("The recompute failed."),
     }
 
 
@@ -164,6 +210,12 @@ def constitution() -> dict[str, object]:
         "bad_json": _("That is not valid JSON: {message}"),
         "empty_import": _("Paste a constitution JSON document first."),
         "bad_threshold": _("The threshold must be a number."),
+        "threshold_range": _("The threshold must be above 0 and at most 1."),
+        "already_version": _("Nothing new: this content is already {label}."),
+        "published": _("Published"),
+        "draft": _("Draft"),
+        "publish": _("Publish"),
+        "published_now": _("{label} is published: everyone now sees it."),
         "working": _("Working…"),
     }
 
@@ -180,6 +232,17 @@ def training() -> dict[str, object]:
         "status_succeeded": _("succeeded"),
         "status_failed": _("failed"),
         "stage_none": _("not started"),
+        "stage_constitution": _("constitution"),
+        "stage_load_model": _("loading the model"),
+        "stage_calibrate_judge": _("calibrating the judge"),
+        "stage_prompts": _("prompts"),
+        "stage_generate": _("generating CAI data"),
+        "stage_generate_heldout": _("generating held-out data"),
+        "stage_datasets": _("datasets"),
+        "stage_sft": _("supervised fine-tuning"),
+        "stage_preference": _("preference training"),
+        "stage_evaluate": _("evaluation"),
+        "stage_card": _("model card"),
         "progress_label": _("{stage}: {pct}%"),
         "started": _("Run {id} queued; a worker will pick it up."),
         "bad_number": _("{field} must be a whole number of at least 1."),
@@ -204,6 +267,13 @@ def training() -> dict[str, object]:
         "logprob_accuracy": _("Log-prob accuracy (tuned / base)"),
         "perplexity": _("Perplexity (base → tuned)"),
         "facts": _("Fact accuracy (base → tuned)"),
+        "representativeness": _("Representativeness of group {group} (base → tuned)"),
+        "representativeness_collective": _("Representativeness of all voters (base → tuned)"),
+        "least_represented": _("Least represented: group {group}"),
+        "capability_mc": _("Capability check (base → tuned)"),
+        "bias_stereotyped": _("Stereotyped answers (base → tuned)"),
+        "judge_accuracy": _("Judge calibration accuracy"),
+        "warning": _("Warning"),
         "no_evaluation": _("No evaluation yet."),
         "no_metrics": _("No metrics yet."),
         "constitution_used": _("Constitution: {label}"),

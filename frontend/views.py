@@ -14,10 +14,12 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import get_language
 
 from deliberation import services
 from deliberation.models import Conversation
@@ -73,12 +75,43 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "frontend/home.html", context)
 
 
+def _questions_in(language: str, questions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each demographic question with its label and choices in `language` where translated;
+    the submitted value stays the untranslated choice."""
+    shown = []
+    for question in questions:
+        labels = question.get("labels") or {}
+        names = (question.get("choice_labels") or {}).get(language) or []
+        choices = question.get("choices") or []
+        shown.append(
+            {
+                "key": question["key"],
+                "label": labels.get(language) or question.get("label") or question["key"],
+                "choices": [
+                    {"value": c, "label": names[i] if i < len(names) and names[i] else c}
+                    for i, c in enumerate(choices)
+                ],
+            }
+        )
+    return shown
+
+
 def participate(request: HttpRequest, slug: str) -> HttpResponse:
     """The participant page: joining happens from the script, so a link is all one needs."""
     conversation = _conversation(slug)
-    config = {"questions": conversation.demographic_questions, "is_open": conversation.is_open}
+    config = {
+        "questions": conversation.demographic_questions,
+        "is_open": conversation.is_open,
+        "max_length": settings.CONCORD_STATEMENT_MAX_LENGTH,
+    }
+    questions = _questions_in(get_language() or "en", conversation.demographic_questions)
     return _page(
-        request, "frontend/participate.html", conversation, strings.participant(), config=config
+        request,
+        "frontend/participate.html",
+        conversation,
+        strings.participant(),
+        config=config,
+        questions=questions,
     )
 
 
@@ -88,7 +121,12 @@ def moderate(request: HttpRequest, slug: str) -> HttpResponse:
     if not roles.is_moderator(request.user, conversation):
         raise PermissionDenied
     questions = json.dumps(conversation.demographic_questions, ensure_ascii=False, indent=1)
-    config = {"is_open": conversation.is_open}
+    config = {
+        "is_open": conversation.is_open,
+        "questions": conversation.demographic_questions,
+        # the languages a question can be translated into (the UI's, English is the default)
+        "question_languages": [[code, str(name)] for code, name in settings.LANGUAGES[1:]],
+    }
     return _page(
         request,
         "frontend/moderate.html",
@@ -134,6 +172,8 @@ def constitution_export_json(request: HttpRequest, slug: str, constitution_id: i
 
     conversation = _conversation(slug)
     row = get_object_or_404(ConstitutionVersion, pk=constitution_id, conversation=conversation)
+    if row.published_at is None and not roles.can_read_all(request.user, conversation):
+        raise Http404  # drafts are for moderators and researchers until published
     document = dict(row.document)
     if not document.get("content_hash"):
         document["content_hash"] = row.content_hash

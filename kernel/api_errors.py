@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import DataError
 from django.http import Http404
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from kernel.errors import ApplicationError, RateLimitedError, ServiceUnavailableError
+
+logger = logging.getLogger("concord.api")
 
 
 def _flatten(detail: Any) -> str:
@@ -26,7 +30,18 @@ def application_error_body(exc: ApplicationError) -> dict[str, Any]:
     return {"message": exc.message, "code": exc.code, "extra": exc.extra}
 
 
+def _out_of_range(exc: Exception) -> Response:
+    """A schema-valid integer the database cannot hold (10^25 overflows bigint on PostgreSQL,
+    SQLite raises OverflowError) is the client's mistake: 400, not a 500. Fields should bound
+    their integers; this is the net under the ones that do not."""
+    logger.warning("out-of-range input reached the database: %s", exc)
+    body = {"message": "A value is out of range.", "code": "out_of_range", "extra": {}}
+    return Response(body, status=400)
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, OverflowError | DataError):
+        return _out_of_range(exc)
     if isinstance(exc, ApplicationError):
         response = Response(application_error_body(exc), status=exc.status)
         if isinstance(exc, RateLimitedError):

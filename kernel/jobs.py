@@ -67,7 +67,7 @@ def stale_after() -> timedelta:
 
 def heartbeat_interval_s() -> float:
     """A quarter of the stale time: three beats may be missed before a job counts as dead."""
-    return settings.CONCORD_JOB_STALE_S / 4
+    return max(settings.CONCORD_JOB_STALE_S / 4, 0.05)
 
 
 def runner_name() -> str:
@@ -138,7 +138,8 @@ def job_succeed(job_id: int, result: Any = None, *, lease: Lease | None = None) 
     """Record success; False (nothing written) unless the job is running under `lease`."""
     rows = lease.rows() if lease else Job.objects.filter(pk=job_id, status=Job.Status.RUNNING)
     now = timezone.now()
-    return rows.update(status=Job.Status.SUCCEEDED, progress=1.0, result=result, finished_at=now) == 1
+    done = rows.update(status=Job.Status.SUCCEEDED, progress=1.0, result=result, finished_at=now)
+    return done == 1
 
 
 def job_fail(job_id: int, error: str, *, lease: Lease | None = None) -> bool:
@@ -198,7 +199,8 @@ def job_run(job_id: int, work: Callable[[Job], Any]) -> Any:
         logger.warning("job %s: attempt %s lost its lease; outcome dropped", job_id, lease.epoch)
         return None
     except Exception as exc:  # the job row must say why it failed, whatever failed
-        with_db_retry(lambda: job_fail(job_id, f"{type(exc).__name__}: {exc}", lease=lease))
+        error = f"{type(exc).__name__}: {exc}"
+        with_db_retry(lambda: job_fail(job_id, error, lease=lease))
         raise
     finally:
         heartbeat.stopped.set()
@@ -249,7 +251,9 @@ def worker_beat(*, name: str, started_at: datetime) -> None:
     """A worker process says it is alive (its sweep calls this); rows silent for a day go."""
     now = timezone.now()
     WorkerBeat.objects.update_or_create(
-        name=name, defaults={"beat_at": now}, create_defaults={"beat_at": now, "started_at": started_at}
+        name=name,
+        defaults={"beat_at": now},
+        create_defaults={"beat_at": now, "started_at": started_at},
     )
     WorkerBeat.objects.filter(beat_at__lt=now - timedelta(days=1)).delete()
 

@@ -62,8 +62,15 @@ def _body_problem(request: HttpRequest) -> JsonResponse | None:
     )
     if declared > limit:
         return too_large
-    # DRF parses only bodies with a Content-Length, and only JSON can nest.
-    if declared == 0 or "json" not in request.META.get("CONTENT_TYPE", "").lower():
+    content_type = request.META.get("CONTENT_TYPE", "").lower()
+    # DRF parses only bodies with a Content-Length; only JSON can nest.
+    if declared == 0:
+        return None
+    if "x-www-form-urlencoded" in content_type:
+        if b"\x00" in unquote_to_bytes(request.body):
+            return error_response(400, "Text may not contain NUL characters.", "invalid")
+        return None
+    if "json" not in content_type:
         return None
     body = request.body
     max_depth = int(settings.CONCORD_API_MAX_JSON_DEPTH)
@@ -115,4 +122,27 @@ class ApiGuardMiddleware:
         if response.status_code >= 400 and not _is_json(response):
             logger.info("non-JSON %s at %s made JSON", response.status_code, request.path)
             return _as_json_error(response)
+        return response
+
+
+# Pages whose HTML is a third-party app's and carries inline script (Swagger UI).
+CSP_EXEMPT_PREFIXES = ("/api/docs/",)
+
+
+class ContentSecurityPolicyMiddleware:
+    """Send `CONCORD_CSP` with every answer, so injected markup can run no script.
+
+    The pages load their scripts and styles from /static/ only (no inline `<script>`, no
+    `style=` attributes: page code sets styles through the CSSOM), which the browser test
+    `tests/frontend/test_csp.py` checks page by page.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        policy = getattr(settings, "CONCORD_CSP", "")
+        if policy and not request.path.startswith(CSP_EXEMPT_PREFIXES):
+            response.headers.setdefault("Content-Security-Policy", policy)
         return response

@@ -38,7 +38,7 @@ class BoundedLimitOffsetPagination(LimitOffsetPagination):
 
     def get_limit(self, request: Request) -> int:
         limit = _bounded_int(request, self.limit_query_param, low=1, high=self.max_limit)
-        return self.default_limit if limit is None else limit
+        return int(self.default_limit or self.max_limit) if limit is None else limit
 
     def get_offset(self, request: Request) -> int:
         offset = _bounded_int(request, self.offset_query_param, low=0, high=MAX_OFFSET)

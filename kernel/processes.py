@@ -24,6 +24,7 @@ from typing import Any
 logger = logging.getLogger("concord.jobs")
 _PR_SET_PDEATHSIG = 1
 _forking_pid = 0
+_inherited: list[object] = []  # a forked child's copies of the parent's connections (see below)
 
 
 def pid_alive(pid: int) -> bool:
@@ -46,14 +47,45 @@ def _before_fork() -> None:
     _forking_pid = os.getpid()
 
 
-def _in_child() -> None:
+def _forget_inherited_db_connections() -> None:
+    """In a forked child: open fresh database connections instead of the parent's.
+
+    The parent's sockets (and its PostgreSQL pool) are shared with the child after fork; the
+    worker's sweep thread keeps using them, and two processes on one socket corrupt each other
+    ("the last operation didn't produce records"). The old objects are kept referenced, never
+    closed: closing or collecting them would end the parent's sessions. The child leaves by
+    os._exit, which runs no finalisers.
+    """
+    from django.db import connections
+
+    local = connections._connections  # type: ignore[attr-defined]  # the per-thread wrappers
+    for alias in list(connections):
+        if hasattr(local, alias):
+            _inherited.append(connections[alias])
+            del connections[alias]
+    try:
+        from django.db.backends.postgresql.base import DatabaseWrapper
+    except ImportError:  # no psycopg installed
+        return
+    pools = DatabaseWrapper._connection_pools  # type: ignore[attr-defined]  # one per alias
+    _inherited.append(dict(pools))
+    pools.clear()
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """In a just-forked child: be SIGKILLed when the parent dies (Linux; elsewhere a no-op)."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     except (OSError, AttributeError):  # not Linux: the job lease is the only guard
         return
-    if os.getppid() != _forking_pid:  # the parent died before prctl took effect
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
         os._exit(1)
+
+
+def _in_child() -> None:
+    _forget_inherited_db_connections()
+    die_with_parent(_forking_pid)
 
 
 def children_die_with_parent() -> None:

@@ -16,13 +16,15 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
-from typing import TextIO
+from functools import partial
+from typing import Protocol
 
 from django.db import connection
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from kernel import jobs, taskqueue
+from kernel.processes import die_with_parent
 
 logger = logging.getLogger("concord.jobs")
 PERIODIC_HOOKS: list[str] = []
@@ -94,7 +96,12 @@ def _killpg(pid: int, sig: signal.Signals) -> None:
         pass
 
 
-def supervise(argv: list[str], *, out: TextIO, max_wait_s: float = 30.0) -> int:
+class _Output(Protocol):
+    def write(self, text: str) -> object: ...
+    def flush(self) -> object: ...
+
+
+def supervise(argv: list[str], *, out: _Output, max_wait_s: float = 30.0) -> int:
     """Run `argv` (a worker) and start it again whenever it dies, saying so on `out`.
 
     The worker gets a session of its own, so the supervisor can end everything it left in its
@@ -115,7 +122,9 @@ def supervise(argv: list[str], *, out: TextIO, max_wait_s: float = 30.0) -> int:
     wait_s = 1.0
     while not stop.is_set():
         started = time.monotonic()
-        child = subprocess.Popen(argv, start_new_session=True)
+        child = subprocess.Popen(
+            argv, start_new_session=True, preexec_fn=partial(die_with_parent, os.getpid())
+        )  # a supervisor that is SIGKILLed itself leaves no worker behind
         out.write(f"worker: started (pid {child.pid})\n")
         code = child.wait()
         _killpg(child.pid, signal.SIGKILL)  # whatever it left behind in its group

@@ -86,10 +86,11 @@ def _participant(browser: Any, server: ConcordServer, slug: str) -> None:
     page.reload()
     page.locator("[data-testid=you-are-here]").wait_for()
     _shot(page, "participant-ar")
-    mobile = _context(browser, server, "en", MOBILE).new_page()
-    mobile.goto(server.url(f"/c/{slug}/"))
-    mobile.locator("#statement-text[data-statement-id]").wait_for()
-    _shot(mobile, "participant-mobile-en")
+    for language in ("en", "ar"):
+        mobile = _context(browser, server, language, MOBILE).new_page()
+        mobile.goto(server.url(f"/c/{slug}/"))
+        mobile.locator("#statement-text[data-statement-id]").wait_for()
+        _shot(mobile, f"participant-mobile-{language}")
 
 
 def _pages_for(browser: Any, server: ConcordServer, user: tuple[str, str], path: str,

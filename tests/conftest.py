@@ -21,6 +21,21 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
     if database["ENGINE"] == "django.db.backends.sqlite3":
         test_file = tmp_path_factory.mktemp("sqlite") / "test_concord.sqlite3"
         database.setdefault("TEST", {})["NAME"] = str(test_file)
+    _embedded_channel_layer_beside(tmp_path_factory.mktemp("channels") / "channels.sqlite3")
+
+
+def _embedded_channel_layer_beside(path):  # type: ignore[no-untyped-def]
+    """The embedded layer's file belongs to this test session, not to the developer's db.sqlite3.
+
+    Otherwise broadcasts from the tests would land in the file a running `make run` polls.
+    """
+    from channels.layers import channel_layers
+    from django.conf import settings
+
+    layer = settings.CHANNEL_LAYERS["default"]
+    if layer["BACKEND"] == "kernel.channel_layer.SQLiteChannelLayer":
+        layer["CONFIG"]["path"] = str(path)
+        channel_layers.backends.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -15,8 +15,11 @@ class ConsensusConfig(AppConfig):
         from consensus.snapshots import selectors
         from deliberation import hooks
         from kernel.taskqueue import job_task_register
+        from kernel.worker import periodic_register
 
         job_task_register("consensus.recompute", "consensus.snapshots.tasks.recompute_conversation")
+        # The worker's sweep follows the vote watermark: an import gets its first snapshot.
+        periodic_register("consensus.snapshots.scheduling.snapshots_catch_up")
         hooks.priority_source_set(lambda cid: selectors.snapshot_priorities(conversation_id=cid))
         hooks.group_source_set(lambda cid: selectors.participant_groups(conversation_id=cid))
         hooks.votes_changed.connect(_votes_changed, dispatch_uid="consensus.recompute")

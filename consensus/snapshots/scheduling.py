@@ -4,6 +4,12 @@ A vote asks for a recompute after it commits. If a recompute job for the convers
 queued (not yet started) the request is absorbed by it; otherwise one is queued to start after
 `CONCORD_RECOMPUTE_DEBOUNCE_S`. So at most one job waits and one runs per conversation, and a
 snapshot is at most one debounce window plus one computation old.
+
+A queued job absorbs requests only while it can still run: one whose task the queue lost (its
+claim hit a database error, RQ dropped it) is failed as superseded and a new one is queued, so
+the snapshot can never freeze behind a dead job. And the worker's sweep calls
+`snapshots_catch_up`, which follows the vote-event watermark: a conversation with votes newer
+than its last snapshot and no recompute since (an import, a lost request) gets one.
 """
 
 from __future__ import annotations
@@ -13,12 +19,13 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
-from deliberation.models import Conversation
+from deliberation.models import Conversation, VoteEvent
 from kernel import jobs
 from kernel.models import Job
-from kernel.taskqueue import job_enqueue
+from kernel.taskqueue import job_enqueue, job_task_lost
 
 RECOMPUTE_KIND = "consensus.recompute"
 # Per-process memo: skip the database check for a conversation we queued a job for moments ago.
@@ -26,9 +33,17 @@ _recently_queued: dict[int, float] = {}
 
 
 def _queued_job_exists(conversation_id: int) -> bool:
-    return Job.objects.filter(
+    """Whether a queued recompute that can still run exists; dead ones are failed on the way."""
+    queued = Job.objects.filter(
         conversation_id=conversation_id, kind=RECOMPUTE_KIND, status=Job.Status.QUEUED
-    ).exists()
+    )
+    alive = False
+    for job in queued:
+        if job_task_lost(job):
+            jobs.job_fail(job.pk, "Superseded: its task was lost before it could start.")
+        else:
+            alive = True
+    return alive
 
 
 def recompute_enqueue(
@@ -64,3 +79,35 @@ def recompute_request(conversation_id: int) -> Job | None:
         if _queued_job_exists(conversation_id):
             return None
         return recompute_enqueue(conversation_id=conversation_id, delay_s=debounce)
+
+
+def snapshots_catch_up() -> list[int]:
+    """Request a recompute for every conversation with votes its last snapshot has not seen and
+    no recompute job since its last vote; returns their ids. The worker's sweep calls it.
+
+    "No job since" keeps a conversation whose recompute failed from being retried every sweep
+    until new votes arrive.
+    """
+    latest = VoteEvent.objects.values("statement__conversation_id").annotate(
+        event=Max("id"), at=Max("created_at")
+    )
+    requested = []
+    for row in latest:
+        conversation_id = row["statement__conversation_id"]
+        if _caught_up(conversation_id, row["event"], row["at"]):
+            continue
+        if recompute_request(conversation_id) is not None:
+            requested.append(conversation_id)
+    return requested
+
+
+def _caught_up(conversation_id: int, event_id: int, event_at: object) -> bool:
+    from consensus.snapshots.models import Snapshot
+
+    seen = Snapshot.objects.filter(conversation_id=conversation_id).aggregate(
+        m=Max("last_vote_event_id")
+    )["m"]
+    if seen is not None and seen >= event_id:
+        return True
+    recomputes = Job.objects.filter(conversation_id=conversation_id, kind=RECOMPUTE_KIND)
+    return recomputes.filter(created_at__gte=event_at).exists()

@@ -28,7 +28,7 @@ from deliberation.models import (
     Vote,
     VoteEvent,
 )
-from kernel import realtime
+from kernel import jobs, realtime
 from kernel.errors import ApplicationError, NotFoundError
 from kernel.models import Job
 
@@ -113,6 +113,8 @@ def _snapshot_save(
     watermark: int,
     started: float,
 ) -> Snapshot:
+    if job is not None:  # a runner that lost its lease (an orphan, a re-queued job) saves nothing
+        jobs.job_lease_hold(job)
     meta = payload.get("meta", {})
     snapshot = Snapshot.objects.create(
         conversation=conversation,

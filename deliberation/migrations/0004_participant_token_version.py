@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('deliberation', '0003_job_moved_to_kernel'),
+        ("deliberation", "0003_job_moved_to_kernel"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='participant',
-            name='token_version',
+            model_name="participant",
+            name="token_version",
             field=models.PositiveIntegerField(default=0),
         ),
     ]

@@ -4,18 +4,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('kernel', '0001_initial'),
+        ("kernel", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='RateLimitCounter',
+            name="RateLimitCounter",
             fields=[
-                ('key', models.CharField(max_length=255, primary_key=True, serialize=False)),
-                ('count', models.PositiveIntegerField(default=0)),
-                ('expires_at', models.FloatField(db_index=True, help_text='Unix time after which it is unused')),
+                ("key", models.CharField(max_length=255, primary_key=True, serialize=False)),
+                ("count", models.PositiveIntegerField(default=0)),
+                (
+                    "expires_at",
+                    models.FloatField(
+                        db_index=True, help_text="Unix time after which it is unused"
+                    ),
+                ),
             ],
         ),
     ]

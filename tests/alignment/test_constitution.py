@@ -226,3 +226,61 @@ def test_bridging_respects_the_gate(consensus_result, source) -> None:
     result = _with(consensus_result, sid, bridging=0.99, bridging_passes_gate=False)
     built = build(result, source, rule="bridging", threshold=0.0)
     assert all(str(sid) not in p for p in ids(built))
+
+
+def test_statements_about_the_voter_are_left_out_and_listed(consensus_result, source) -> None:
+    facts = [
+        (91, "I have a small-car driving licence."),
+        (92, "我有小型車駕照"),
+    ]
+    for sid, text in facts:
+        row = copy.deepcopy(consensus_result["statements"][0]) | {"id": sid, "text": text}
+        consensus_result["statements"].append(row)
+    c = build(consensus_result, source)
+    used = {sid for p in c.principles for sid in p.statement_ids}
+    assert not used & {"91", "92"}
+    listed = {x["id"]: x["reason"] for x in c.params["circumstance_statements"]}
+    assert set(listed) == {"91", "92"} and all(listed.values())
+    assert "small-car driving licence" in const.to_markdown(c)
+    flagged = build(consensus_result, source, circumstances="flag")
+    marked = [p for p in flagged.principles if "circumstance" in p.flags]
+    assert marked and {s for p in marked for s in p.statement_ids} & {"91", "92"}
+
+
+def test_value_statements_in_the_first_person_are_not_circumstances() -> None:
+    from alignment.principles import circumstance_reason
+
+    assert circumstance_reason("I think AI should always be honest.") is None
+    assert circumstance_reason("我認為應該加強保險") is None
+    assert circumstance_reason("I live in Taipei.") == "first-person fact"
+
+
+def test_provenance_has_polis_comment_ids_languages_and_group_sizes(
+    consensus_result, source
+) -> None:
+    for n, row in enumerate(consensus_result["statements"]):
+        row |= {"polis_tid": 100 + n, "language": "en"}
+    c = build(consensus_result, source)
+    assert c.params["group_sizes"] == {"0": 52, "1": 47}
+    first = c.principles[0].sources[0]
+    assert first.polis_comment_id == 100 + int(first.id) - 1 and first.language == "en"
+    assert const.from_json(const.to_json(c)) == c
+    assert f"Polis comment {first.polis_comment_id}" in const.to_markdown(c)
+
+
+def test_documents_stored_before_the_new_fields_keep_their_hash(consensus_result, source) -> None:
+    data = json.loads(const.to_json(build(consensus_result, source)))
+    for principle in data["principles"]:
+        assert "flags" not in principle
+        for s in principle["sources"]:
+            assert "polis_comment_id" not in s and "language" not in s
+    assert const.from_dict(data).content_hash == data["content_hash"]
+
+
+def test_a_non_latin_statement_without_a_model_rewrite_is_flagged_untranslated(
+    consensus_result, source
+) -> None:
+    consensus_result["statements"][0]["text"] = "人工智慧應該尊重每位使用者的隱私。"
+    c = build(consensus_result, source)
+    p = next(p for p in c.principles if "1" in p.statement_ids)
+    assert "untranslated" in p.flags and p.statement == "人工智慧應該尊重每位使用者的隱私。"

@@ -40,7 +40,7 @@ def test_evaluation_dict_shape_and_ranges(tiny_path, tuned, constitution, cai_fi
         progress=lambda d, t: phases.append((d, t)),
     )
     json.dumps(result, allow_nan=False)
-    assert phases == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    assert phases == [(i, 6) for i in range(1, 7)]
     pw = result["pairwise"]
     assert pw["wins"] + pw["losses"] + pw["ties"] == result["n_prompts"] == 4
     assert 0 <= pw["win_rate"] <= 1 and 0 <= pw["mean_p_tuned"] <= 1
@@ -64,3 +64,64 @@ def test_a_model_against_itself_ties_everywhere(tiny_path, constitution) -> None
     assert result["pairwise"]["ties"] == 2 and result["pairwise"]["win_rate"] == 0.5
     assert result["reward"] is None
     assert result["capability"]["perplexity_ratio"] == pytest.approx(1.0)
+
+
+def test_per_group_stance_and_shipped_checks_with_intervals(
+    tiny_path, tuned, constitution, consensus_result
+) -> None:
+    from alignment.evaluate import heldout_statements
+
+    statements = heldout_statements(consensus_result, constitution)
+    used = {s for p in constitution.principles for s in p.statement_ids}
+    assert statements and not {str(s["id"]) for s in statements} & used
+    result = evaluate_models(
+        tiny_path,
+        tuned,
+        constitution,
+        load_prompts(fixture_prompts("heldout"), limit=2),
+        settings=EvalSettings(max_new_tokens=4, batch_size=4, n_boot=200),
+        device="cpu",
+        statements=statements,
+    )
+    groups = result["groups"]
+    assert groups["n_statements"] == len(statements)
+    for model in ("base", "tuned"):
+        rep = groups[model]
+        assert set(rep["groups"]) == {"0", "1"}
+        assert rep["least_represented"] == min(
+            rep["groups"], key=lambda g: rep["groups"][g]["value"]
+        )
+        for ci in [*rep["groups"].values(), rep["collective"]]:
+            assert 0 <= ci["low"] <= ci["value"] <= ci["high"] <= 1
+    item = groups["items"][0]
+    assert 0 < item["p_agree_base"] < 1 and set(item["group_agree"]) == {"0", "1"}
+    checks = result["checks"]
+    assert checks["capability_items"] >= 20 and checks["bias_items"] >= 12
+    assert 0 <= checks["capability_tuned"]["value"] <= 1
+    assert result["pairwise"]["win_rate_ci"]["value"] == result["pairwise"]["win_rate"]
+    json.dumps(result, allow_nan=False)
+
+
+def test_representativeness_is_one_minus_the_distance_to_each_group() -> None:
+    from alignment.evaluate import representativeness
+
+    statements = [
+        {"groups": {"a": {"n_agree": 9, "n_disagree": 1}, "b": {"n_agree": 2, "n_disagree": 8}}},
+        {"groups": {"a": {"n_agree": 6, "n_disagree": 4}, "b": {"n_agree": 5, "n_disagree": 5}}},
+    ]
+    rep = representativeness([0.9, 0.5], statements, n_boot=0)
+    assert rep["groups"]["a"]["value"] == pytest.approx(1 - (0.0 + 0.1) / 2)
+    assert rep["groups"]["b"]["value"] == pytest.approx(1 - (0.7 + 0.0) / 2)
+    assert rep["collective"]["value"] == pytest.approx(1 - (abs(0.9 - 0.55) + abs(0.5 - 0.55)) / 2)
+    assert rep["least_represented"] == "b"
+
+
+def test_bootstrap_interval_brackets_the_mean_and_narrows_with_more_data() -> None:
+    from alignment.stats import mean_ci
+
+    small = mean_ci([1, 0, 1, 1], n_boot=500)
+    large = mean_ci([1, 0, 1, 1] * 25, n_boot=500)
+    assert small["value"] == large["value"] == 0.75
+    assert small["low"] <= 0.75 <= small["high"]
+    assert large["high"] - large["low"] < small["high"] - small["low"]
+    assert mean_ci([], n_boot=10)["value"] is None

@@ -107,3 +107,23 @@ def test_a_garbled_model_rewrite_falls_back_to_the_template(tiny) -> None:
     )
     assert {p.rewrite for p in c.principles} == {"template"}  # random weights: never well formed
     assert c.params["rewriter"] == "model"
+
+
+def test_padded_batches_score_exactly_like_single_rows(tiny) -> None:
+    """Left padding with mask-following positions and last-logits-only scoring changes nothing."""
+    import torch
+
+    from alignment.generation import completion_logprobs
+
+    model, tokenizer = tiny
+    prompts = ["Hello there, how are you today?", "Hi", "A longer prompt about privacy and more"]
+    completions = ["(A)", "fine thanks", "(B)"]
+    batched = completion_logprobs(model, tokenizer, prompts, completions, batch_size=3)
+    for prompt, completion, score in zip(prompts, completions, batched, strict=True):
+        p = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        c = tokenizer(completion, add_special_tokens=False)["input_ids"]
+        ids = torch.tensor([p + c])
+        with torch.no_grad():
+            logps = torch.log_softmax(model(input_ids=ids).logits.float()[0, :-1], -1)
+        reference = logps[len(p) - 1 :].gather(-1, ids[0, len(p) :, None]).sum()
+        assert score == pytest.approx(float(reference), abs=1e-4)

@@ -9,25 +9,25 @@ import pytest
 
 from alignment import constitution as const
 from alignment.cli import main
-from alignment.config import ChainConfig, ConstitutionError, GenerationSettings
-from alignment.pipeline import run_chain
+from alignment.config import ChainConfig, ConfigError, ConstitutionError, GenerationSettings
+from alignment.pipeline import RunInterrupted, mark_interrupted, run_chain
 
 from .conftest import make_consensus_result
 
 
 def _config(cache: Path, **kw) -> ChainConfig:
-    return ChainConfig(
-        max_prompts=8,
-        max_heldout=3,
-        sft_steps=2,
-        pref_steps=2,
-        batch_size=4,
-        max_length=128,
-        device="cpu",
-        cache_dir=str(cache),
-        generation=GenerationSettings(max_new_tokens=8, batch_size=4),
-        **kw,
-    )
+    defaults = {
+        "max_prompts": 8,
+        "max_heldout": 3,
+        "sft_steps": 2,
+        "pref_steps": 2,
+        "batch_size": 4,
+        "max_length": 128,
+        "device": "cpu",
+        "cache_dir": str(cache),
+        "generation": GenerationSettings(max_new_tokens=8, batch_size=4),
+    }
+    return ChainConfig(**(defaults | kw))
 
 
 @pytest.mark.parametrize("method", ["dpo", "kto"])
@@ -42,7 +42,7 @@ def test_the_whole_chain_writes_every_artefact(
         model="tiny",
         out_dir=tmp_path,
         method=method,
-        config=_config(model_cache, judge_model=str(tiny_path)),
+        config=_config(model_cache, judge_model=str(tiny_path), pair_margin=0.0),
         on_step=lambda s, status, info: steps.append((s, status)),
         on_progress=lambda s, d, t, logs: progress.setdefault(s, []).append((d, t, logs)),
     )
@@ -65,6 +65,8 @@ def test_the_whole_chain_writes_every_artefact(
     assert [s for s, status in steps if status == "finished"] == [
         "constitution",
         "load_model",
+        "calibrate_judge",
+        "prompts",
         "generate",
         "generate_heldout",
         "datasets",
@@ -278,10 +280,125 @@ def test_cli_single_steps(
 
 
 def test_ai_feedback_pairs_can_train_dpo(tmp_path, model_cache, source) -> None:
-    config = _config(model_cache, preference_source="ai_feedback")
+    config = _config(model_cache, preference_source="ai_feedback", pair_margin=0.0)
     state = run_chain(
         make_consensus_result(), source=source, model="tiny", out_dir=tmp_path, config=config
     )
     rows = [json.loads(line) for line in (tmp_path / "dpo.jsonl").read_text().splitlines()]
     assert rows and all(0.5 < r["soft_label"] <= 1 for r in rows)
     assert state["status"] == "finished"
+
+
+class Stop(RunInterrupted):
+    pass
+
+
+def _stop_in(step_name: str, at: int):
+    def on_progress(step: str, done: int, total: int, logs: dict) -> None:
+        if step == step_name and done == at and ("loss" in logs or step != "sft"):
+            raise Stop("cancelled by the user")
+
+    return on_progress
+
+
+def test_an_interrupted_run_is_resumable_and_keeps_its_whole_history(
+    tmp_path, model_cache, source
+) -> None:
+    config = _config(model_cache, sft_steps=4, judge_check="off")
+    with pytest.raises(Stop):
+        run_chain(
+            make_consensus_result(),
+            source=source,
+            model="tiny",
+            out_dir=tmp_path,
+            config=config,
+            on_progress=_stop_in("sft", 3),
+        )
+    saved = json.loads((tmp_path / "run.json").read_text())
+    assert (saved["status"], saved["resumable"]) == ("interrupted", True)
+    assert saved["steps"]["sft"]["status"] == "interrupted"
+    state = run_chain(
+        make_consensus_result(), source=source, model="tiny", out_dir=tmp_path, config=config
+    )
+    assert state["status"] == "finished" and state["attempts"] == 2
+    assert state["started_at"] == saved["started_at"]
+    assert [p["step"] for p in state["loss_curves"]["sft"]] == [1, 2, 3, 4]
+    sft = state["metrics"]["sft"]
+    assert sft["resumed_at_step"] == 2 and sft["steps_this_run"] == 2 and sft["train_loss"] > 0
+
+
+def test_a_killed_run_left_running_is_marked_interrupted(tmp_path) -> None:
+    (tmp_path / "run.json").write_text(
+        json.dumps({"status": "running", "current_step": "sft", "steps": {"sft": {}}})
+    )
+    assert mark_interrupted(tmp_path) is True
+    saved = json.loads((tmp_path / "run.json").read_text())
+    assert (saved["status"], saved["steps"]["sft"]["status"]) == ("interrupted", "interrupted")
+    assert mark_interrupted(tmp_path) is False  # only a "running" run changes
+
+
+def test_run_json_records_versions_commit_weights_roles_and_grounded_prompts(
+    tmp_path, model_cache, tiny_path, source
+) -> None:
+    state = run_chain(
+        make_consensus_result(),
+        source=source | {"languages": ["en", "es"], "topic": "AI assistants"},
+        model="tiny",
+        out_dir=tmp_path,
+        config=_config(model_cache, critic_model=str(tiny_path), calibration_limit=8),
+    )
+    env = state["environment"]
+    assert env["libraries"]["torch"] and env["libraries"]["trl"] and env["python"]
+    assert set(env["code"]) == {"commit", "dirty"}
+    weights = state["provenance"]["weights"]
+    assert set(weights) >= {"critic_base", "student_base", "sft_model", "model"}
+    assert all(len(h) == 64 for h in weights["model"].values())
+    assert state["roles"] == {"student": "tiny", "critic": str(tiny_path), "judge": "tiny"}
+    assert any("grades its own homework" in w for w in state["warnings"])
+    assert state["judge_calibration"]["n_pairs"] == 8
+    assert state["provenance"]["prompt_set"]["kind"] == "conversation"
+    prompts = [json.loads(x) for x in (tmp_path / "prompts.jsonl").read_text().splitlines()]
+    assert {p["language"] for p in prompts} == {"en", "es"}
+    assert all(p["principle_ids"] for p in prompts)
+    assert any("AI assistants" in p["prompt"] for p in prompts)
+    assert state["evaluation"]["groups"]["n_statements"] >= 1
+    card = (tmp_path / "README.md").read_text()
+    assert "Per-group representativeness" in card and "Judge calibration" in card
+    for path in [tmp_path, *tmp_path.rglob("*")]:
+        assert path.stat().st_mode & 0o044 == 0o044, path
+
+
+def test_a_judge_below_the_threshold_can_refuse_the_run(tmp_path, model_cache, source) -> None:
+    config = _config(model_cache, judge_check="refuse", min_judge_accuracy=1.0, calibration_limit=4)
+    with pytest.raises(ConfigError, match="JUDGE BELOW CALIBRATION THRESHOLD"):
+        run_chain(
+            make_consensus_result(), source=source, model="tiny", out_dir=tmp_path, config=config
+        )
+    saved = json.loads((tmp_path / "run.json").read_text())
+    assert (saved["status"], saved["error"]["step"]) == ("failed", "calibrate_judge")
+
+
+def test_a_judge_that_cannot_decide_drops_every_pair_and_says_why(
+    tmp_path, model_cache, tiny_path, source
+) -> None:
+    config = _config(model_cache, judge_model=str(tiny_path), judge_check="off")
+    with pytest.raises(Exception, match="clears the judge margin 0.1"):
+        run_chain(
+            make_consensus_result(), source=source, model="tiny", out_dir=tmp_path, config=config
+        )
+    saved = json.loads((tmp_path / "run.json").read_text())
+    pairs = saved["metrics"]["preference_pairs"]
+    assert pairs["source"] == "ai_feedback" and pairs["kept"] == 0 and pairs["judged"] > 0
+    assert (saved["status"], saved["error"]["step"]) == ("failed", "datasets")
+
+
+def test_the_generic_prompt_set_stays_an_option(tmp_path, model_cache, source) -> None:
+    state = run_chain(
+        make_consensus_result(),
+        source=source,
+        model="tiny",
+        out_dir=tmp_path,
+        config=_config(model_cache, prompt_set="generic", judge_check="off"),
+    )
+    assert state["provenance"]["prompt_set"]["kind"] == "file"
+    assert state["provenance"]["prompts"]["generate"]["path"].endswith("train.jsonl")

@@ -121,6 +121,30 @@ def test_a_crashed_run_resumes_from_its_last_checkpoint(tmp_path, tiny_path, dat
     )
     assert result.resumed_from.endswith("checkpoint-2")
     assert steps == [3, 4] and result.metrics["steps"] == 4
+    m = result.metrics
+    assert (m["resumed_at_step"], m["steps_this_run"]) == (2, 2)
+    losses = [e["loss"] for e in result.log_history if "loss" in e]
+    assert len(losses) == 4  # the two pre-crash steps come back from the checkpoint
+    assert m["train_loss"] == pytest.approx(sum(losses) / 4) and m["train_loss"] > 0
+    assert 0 < m["tokens_this_run"] < m["tokens_seen"]
+
+
+def test_a_finished_stage_run_again_reports_real_figures(tmp_path, tiny_path, data) -> None:
+    """Resumed at its last step, a stage used to report train_loss 0.0 and 2.3e9 tokens/s."""
+    config = SFTRunConfig(output_dir=str(tmp_path / "run"), max_steps=2, save_steps=2, **FAST)
+    first = train_sft(tiny_path, data["sft"], config)
+    again = train_sft(tiny_path, data["sft"], config)
+    assert again.metrics["steps_this_run"] == 0
+    assert again.metrics["tokens_per_s"] is None and again.metrics["steps_per_s"] is None
+    assert again.metrics["train_loss"] == pytest.approx(first.metrics["train_loss"])
+    assert again.metrics["tokens_seen"] == first.metrics["tokens_seen"] > 0
+
+
+def test_training_output_is_group_readable(tmp_path, tiny_path, data) -> None:
+    config = SFTRunConfig(output_dir=str(tmp_path / "run"), max_steps=1, **FAST)
+    result = train_sft(tiny_path, data["sft"], config)
+    for path in [Path(result.output_dir), *Path(result.output_dir).rglob("*")]:
+        assert path.stat().st_mode & 0o044 == 0o044, path
 
 
 def test_stage_and_config_must_match(tmp_path, tiny_path, data) -> None:

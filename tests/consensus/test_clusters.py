@@ -11,11 +11,15 @@ from consensus.clusters import (
     GroupClusterer,
     _smooth_k,
     _stable_ids,
+    adjusted_rand_index,
     in_conv_mask,
     kmeans,
     max_k_for,
     silhouette,
+    sticky_in_conv,
 )
+from consensus.polis_export import read_any
+from tests.consensus.datasets import POLIS_MATH_CONVERSATIONS, POLIS_MATH_DIR, require
 
 
 def test_in_conv_needs_min_7_or_all_comments() -> None:
@@ -100,8 +104,14 @@ def test_group_clusterer_finds_two_blobs_and_round_trips_its_state() -> None:
     points = two_blobs()
     result = GroupClusterer().fit(points, np.arange(len(points)), ClusterState())
     assert result.k == 2
-    sizes = sorted(len(np.concatenate([c.members for c in result.base_clusters
-                                       if result.base_group[c.id] == g])) for g in result.groups)
+    sizes = sorted(
+        len(
+            np.concatenate(
+                [c.members for c in result.base_clusters if result.base_group[c.id] == g]
+            )
+        )
+        for g in result.groups
+    )
     assert sizes == [60, 60]
     restored = ClusterState.from_dict(json.loads(json.dumps(result.state.to_dict())))
     assert restored.to_dict() == result.state.to_dict()
@@ -129,3 +139,61 @@ def test_cluster_round_trips_through_a_dict() -> None:
     c = Cluster(3, np.array([1, 2]), np.array([0.5, -1.0]))
     back = Cluster.from_dict(c.to_dict())
     assert back.id == 3 and back.members.tolist() == [1, 2] and back.center.tolist() == [0.5, -1]
+
+
+# --------------------------------------------------------------------------- sticky in-conv
+
+
+def test_sticky_in_conv_keeps_whoever_qualified_when_few_statements_existed() -> None:
+    # pid 0 votes on the only 2 statements (2 >= min(7, 2)); later 10 statements, 20 people.
+    pids, tids, stamps = [0, 0], [0, 1], [0, 1]
+    for p in range(1, 21):
+        for t in range(12):
+            pids.append(p), tids.append(t), stamps.append(100 + 20 * p + t)
+    got = sticky_in_conv(np.array(pids), np.array(tids), np.array(stamps))
+    assert got.tolist() == list(range(21))
+    final = in_conv_mask(np.bincount(pids), 12, min_votes=7, greedy_n=15)
+    assert not final[0]  # the final-matrix rule alone drops pid 0
+
+
+def test_sticky_in_conv_tops_up_greedily_while_fewer_than_15_qualify() -> None:
+    # 16 people each vote once on one of 20 statements that were all voted on first by pid 99.
+    pids = [99] * 20 + list(range(16))
+    tids = list(range(20)) + [0] * 16
+    got = sticky_in_conv(np.array(pids), np.array(tids), np.arange(len(pids)))
+    assert 99 in got.tolist()
+    assert len(got) == 15  # 99 + the first 14 single-vote people (count ties → earliest)
+    assert got.tolist() == sorted([99, *range(14)])
+
+
+@pytest.mark.parametrize("name", POLIS_MATH_CONVERSATIONS)
+def test_sticky_in_conv_reproduces_polis_in_conv_from_the_vote_times(name: str) -> None:
+    """Polis' recorded in-conv set: exact on 4 of 5 conversations; above-100-ptpts holds 31
+    more early participants whose first vote times the API's ``modified`` no longer shows."""
+    folder = require(POLIS_MATH_DIR / name)
+    export = read_any(folder)
+    v = export.votes
+    got = set(
+        sticky_in_conv(
+            np.array([x.pid for x in v]),
+            np.array([x.tid for x in v]),
+            np.array([x.timestamp_ms for x in v]),
+        ).tolist()
+    )
+    polis = set(json.loads((folder / "math-pca2.json").read_text())["in-conv"])
+    assert got <= polis
+    assert len(polis - got) == (31 if name == "above-100-ptpts" else 0)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_adjusted_rand_index_equals_scikit_learns(seed: int) -> None:
+    from sklearn.metrics import adjusted_rand_score
+
+    rng = np.random.default_rng(seed)
+    a, b = rng.integers(0, 3, 200), rng.integers(0, 4, 200)
+    b[:120] = a[:120]
+    assert adjusted_rand_index(a, b) == pytest.approx(adjusted_rand_score(a, b), abs=1e-12)
+    assert adjusted_rand_index(a, a) == 1.0
+    assert adjusted_rand_index(np.zeros(5), np.zeros(5)) == adjusted_rand_score(
+        np.zeros(5), np.zeros(5)
+    )

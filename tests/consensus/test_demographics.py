@@ -12,9 +12,17 @@ def test_small_cells_are_suppressed_and_large_ones_counted() -> None:
     (row,) = demographic_breakdown(matrix, answers)
     cells = {c["answer"]: c for c in row["cells"]}
     assert MIN_CELL == 5
-    assert cells["young"] == {"question": "age", "answer": "young", "n_votes": 6, "n_agree": 6,
-                              "n_disagree": 0, "n_pass": 0, "agree_rate": 1.0,
-                              "disagree_rate": 0.0, "suppressed": False}
+    assert cells["young"] == {
+        "question": "age",
+        "answer": "young",
+        "n_votes": 6,
+        "n_agree": 6,
+        "n_disagree": 0,
+        "n_pass": 0,
+        "agree_rate": 1.0,
+        "disagree_rate": 0.0,
+        "suppressed": False,
+    }
     assert cells["old"]["suppressed"] and cells["old"]["n_agree"] is None
 
 

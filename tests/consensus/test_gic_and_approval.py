@@ -8,9 +8,11 @@ from consensus.gic import gic, trials, validate_pass_handling
 from consensus.repness import GroupCounts
 
 # columns: balanced (75,25,0)x2 and lopsided (95,5,0),(60,40,0)
-WORKED = GroupCounts(agree=np.array([[75, 95], [75, 60]]),
-                     disagree=np.array([[25, 5], [25, 40]]),
-                     seen=np.array([[100, 100], [100, 100]]))
+WORKED = GroupCounts(
+    agree=np.array([[75, 95], [75, 60]]),
+    disagree=np.array([[25, 5], [25, 40]]),
+    seen=np.array([[100, 100], [100, 100]]),
+)
 
 
 def test_gic_worked_check() -> None:
@@ -53,18 +55,32 @@ def test_mea_is_the_smallest_beta_lower_bound() -> None:
     assert mea.mea[1] == pytest.approx(min(beta.ppf(0.1, 96, 6), beta.ppf(0.1, 61, 41)))
 
 
-def test_mea_needs_more_votes_when_a_group_is_thin() -> None:
-    c = GroupCounts(np.array([[7, 9], [7, 9]]), np.array([[0, 0], [0, 0]]),
-                    np.array([[7, 9], [7, 9]]))
+def test_a_small_group_widens_its_own_bound_and_every_statement_keeps_a_score() -> None:
+    """A 5-member group beside two large ones. Statement 0: everyone agrees. Statement 1: the
+    large groups agree, the small one is split. Statement 2: the small one agrees, a large one
+    is split (its MEA rests on the large group, not flagged)."""
+    c = GroupCounts(
+        agree=np.array([[90, 90, 50], [88, 85, 90], [5, 2, 5]]),
+        disagree=np.array([[10, 10, 50], [12, 15, 10], [0, 3, 0]]),
+        seen=np.array([[100, 100, 100], [100, 100, 100], [5, 5, 5]]),
+    )
     mea = maximum_equal_approval(c, min_votes=8)
-    assert np.isnan(mea.mea[0]) and mea.needs_more_votes.tolist() == [True, False]
-    assert mea_ranking(mea).tolist() == [1, 0]
+    assert np.isfinite(mea.mea).all()
+    assert mea.mea[0] == pytest.approx(0.1 ** (1 / 6))  # Beta(6, 1) 10 % quantile
+    assert mea.limiting.tolist() == [2, 2, 0]
+    assert mea.small_group.tolist() == [True, True, False]
+    assert mea_ranking(mea).tolist() == [0, 2, 1]
+
+
+def test_a_group_that_never_saw_a_statement_bounds_it_at_the_prior_quantile() -> None:
+    c = GroupCounts(np.array([[50], [0]]), np.array([[0], [0]]), np.array([[50], [0]]))
+    mea = maximum_equal_approval(c)
+    assert mea.mea[0] == pytest.approx(0.10) and mea.small_group[0]
 
 
 def test_mea_ties_break_on_the_smaller_gap() -> None:
     # same weakest group (60/100) but the other group differs
-    c = GroupCounts(np.array([[60, 60], [90, 70]]), np.zeros((2, 2), int),
-                    np.full((2, 2), 100))
+    c = GroupCounts(np.array([[60, 60], [90, 70]]), np.zeros((2, 2), int), np.full((2, 2), 100))
     mea = maximum_equal_approval(c)
     assert mea.mea[0] == mea.mea[1]
     assert mea_ranking(mea).tolist() == [1, 0]

@@ -10,7 +10,11 @@ from consensus.polis_export import PolisComment, PolisExport, PolisVote
 def alice_bob_matrix() -> VoteMatrix:
     # alice (7) agrees with 10 then changes her mind; bob (9) passes on 10 and agrees with 11.
     return VoteMatrix.from_votes(
-        [7, 9, 9, 7], [10, 10, 11, 10], [1, 0, 1, -1], moderated_out=[11], meta=[12],
+        [7, 9, 9, 7],
+        [10, 10, 11, 10],
+        [1, 0, 1, -1],
+        moderated_out=[11],
+        meta=[12],
         statements=[12],
     )
 
@@ -64,8 +68,12 @@ def test_an_empty_matrix_is_fine() -> None:
 
 def test_matrix_from_export_moderates_out_rejected_and_meta() -> None:
     export = PolisExport(
-        comments=[PolisComment(0, "a"), PolisComment(1, "b", moderated=-1),
-                  PolisComment(2, "c", is_meta=True), PolisComment(3, "d", moderated=0)],
+        comments=[
+            PolisComment(0, "a"),
+            PolisComment(1, "b", moderated=-1),
+            PolisComment(2, "c", is_meta=True),
+            PolisComment(3, "d", moderated=0),
+        ],
         votes=[PolisVote(1, t, 1) for t in range(4)] + [PolisVote(1, 0, -1)],
     )
     m = matrix_from_export(export)

@@ -7,12 +7,14 @@ from consensus.matrix import VoteMatrix
 from consensus.pca import SparsePCA, column_means
 
 # 4 participants × 3 statements; NaN = never voted.
-DENSE = np.array([
-    [1.0, -1.0, np.nan],
-    [1.0, np.nan, 1.0],
-    [-1.0, 1.0, 0.0],
-    [np.nan, 1.0, -1.0],
-])
+DENSE = np.array(
+    [
+        [1.0, -1.0, np.nan],
+        [1.0, np.nan, 1.0],
+        [-1.0, 1.0, 0.0],
+        [np.nan, 1.0, -1.0],
+    ]
+)
 
 
 def matrix_of(dense: np.ndarray, **kwargs) -> VoteMatrix:

@@ -26,8 +26,11 @@ def result(conversation):
 
 @pytest.mark.parametrize(
     ("field", "value", "choices"),
-    [("projection", "tsne", "pca, umap"), ("cluster_on", "x", "pca, umap"),
-     ("pass_handling", "skip", "count, exclude")],
+    [
+        ("projection", "tsne", "pca, umap"),
+        ("cluster_on", "x", "pca, umap"),
+        ("pass_handling", "skip", "count, exclude"),
+    ],
 )
 def test_config_rejects_unknown_choices_listing_the_valid_ones(field, value, choices) -> None:
     with pytest.raises(ValueError, match=choices):
@@ -48,26 +51,57 @@ def test_to_json_has_the_documented_schema_and_is_strict_json(result) -> None:
     assert set(data["participants"][0]) == {"id", "group", "x", "y", "n_votes", "in_conv"}
     group = data["groups"][0]
     assert set(group) >= {"id", "size", "repness"}
-    assert set(group["repness"][0]) >= {"statement_id", "repful", "repness", "repness_test",
-                                        "p_success", "p_test", "n_success", "n_trials"}
+    assert set(group["repness"][0]) >= {
+        "statement_id",
+        "repful",
+        "repness",
+        "repness_test",
+        "p_success",
+        "p_test",
+        "n_success",
+        "n_trials",
+    }
     statement = data["statements"][0]
     assert set(statement) >= {
-        "id", "n_agree", "n_disagree", "n_pass", "agree_rate", "gic", "gic_normalized",
-        "gic_disagree", "mea", "mea_gap", "mea_needs_more_votes", "bridging",
-        "bridging_factor", "extremity", "groups"}
+        "id",
+        "n_agree",
+        "n_disagree",
+        "n_pass",
+        "agree_rate",
+        "gic",
+        "gic_normalized",
+        "gic_disagree",
+        "mea",
+        "mea_gap",
+        "mea_needs_more_votes",
+        "bridging",
+        "bridging_factor",
+        "extremity",
+        "groups",
+    }
     assert set(data["consensus"]) == {"agree", "disagree"}
-    assert set(data["meta"]) >= {"n_participants", "n_statements", "n_votes", "k",
-                                 "projection", "pass_handling", "timings"}
+    assert set(data["meta"]) >= {
+        "n_participants",
+        "n_statements",
+        "n_votes",
+        "k",
+        "projection",
+        "pass_handling",
+        "timings",
+    }
 
 
 def test_json_counts_add_up(result) -> None:
     data = result.to_json()
     assert data["meta"]["n_votes"] == sum(p["n_votes"] for p in data["participants"])
     assert sum(g["size"] for g in data["groups"]) == sum(
-        p["group"] is not None for p in data["participants"])
+        p["group"] is not None for p in data["participants"]
+    )
     s = data["statements"][0]
-    assert sum(g["n_votes"] for g in s["groups"].values()) <= s["n_agree"] + s["n_disagree"] + \
-        s["n_pass"]
+    assert (
+        sum(g["n_votes"] for g in s["groups"].values())
+        <= s["n_agree"] + s["n_disagree"] + s["n_pass"]
+    )
 
 
 def test_it_recovers_planted_groups(conversation, result) -> None:
@@ -91,8 +125,9 @@ def test_unknown_state_versions_are_refused() -> None:
 
 def test_pass_handling_switch_changes_gic(conversation) -> None:
     counted = run(conversation.matrix, config=ConsensusConfig(bridging=False))
-    excluded = run(conversation.matrix,
-                   config=ConsensusConfig(pass_handling="exclude", bridging=False))
+    excluded = run(
+        conversation.matrix, config=ConsensusConfig(pass_handling="exclude", bridging=False)
+    )
     assert np.all(excluded.gic["gic"] >= counted.gic["gic"] - 1e-12)
     assert excluded.bridging is None and excluded.to_json()["statements"][0]["bridging"] is None
 
@@ -100,8 +135,9 @@ def test_pass_handling_switch_changes_gic(conversation) -> None:
 def test_priorities_follow_polis_formula_and_give_meta_49() -> None:
     from consensus.matrix import VoteMatrix
 
-    matrix = VoteMatrix.from_votes(np.repeat(np.arange(20), 3), np.tile([0, 1, 2], 20),
-                                   np.tile([1, -1, 0], 20), meta=[2])
+    matrix = VoteMatrix.from_votes(
+        np.repeat(np.arange(20), 3), np.tile([0, 1, 2], 20), np.tile([1, -1, 0], 20), meta=[2]
+    )
     result = run(matrix)
     prio = statement_priorities(result)
     assert prio[2] == 49.0
@@ -130,8 +166,12 @@ def test_umap_projection_and_clustering_run(conversation) -> None:
 
 @pytest.mark.parametrize(
     ("pids", "tids", "votes"),
-    [([0], [0], [1]), ([0, 1], [0, 0], [1, -1]), ([0, 1, 2], [0, 0, 0], [0, 0, 0]),
-     (list(range(20)) * 2, [0] * 20 + [1] * 20, [1] * 40)],
+    [
+        ([0], [0], [1]),
+        ([0, 1], [0, 0], [1, -1]),
+        ([0, 1, 2], [0, 0, 0], [0, 0, 0]),
+        (list(range(20)) * 2, [0] * 20 + [1] * 20, [1] * 40),
+    ],
     ids=["one-vote", "two-people", "all-pass", "everyone-identical"],
 )
 @pytest.mark.filterwarnings("error")

@@ -100,8 +100,9 @@ def _folder(tmp_path: Path, **files: str) -> Path:
 
 
 def test_a_minimal_valid_folder_reads(tmp_path: Path) -> None:
-    export = read_polis_export(_folder(tmp_path, comments=COMMENTS, votes=VOTES,
-                                       participants_votes=PV))
+    export = read_polis_export(
+        _folder(tmp_path, comments=COMMENTS, votes=VOTES, participants_votes=PV)
+    )
     assert [v.vote for v in export.votes] == [1, -1]
     assert export.group_ids == {1: 0}
 
@@ -110,10 +111,14 @@ def test_a_minimal_valid_folder_reads(tmp_path: Path) -> None:
     ("files", "message"),
     [
         ({"votes": VOTES}, "comments.csv: file not found"),
-        ({"comments": COMMENTS.replace("comment-body", "text"), "votes": VOTES},
-         "missing column(s) comment-body"),
-        ({"comments": COMMENTS, "votes": VOTES.replace(",vote\n", ",v\n")},
-         "missing column(s) vote"),
+        (
+            {"comments": COMMENTS.replace("comment-body", "text"), "votes": VOTES},
+            "missing column(s) comment-body",
+        ),
+        (
+            {"comments": COMMENTS, "votes": VOTES.replace(",vote\n", ",v\n")},
+            "missing column(s) vote",
+        ),
         ({"comments": COMMENTS, "votes": VOTES + "12,x,zero,1,1\n"}, "line 4: column 'comment-id'"),
         ({"comments": COMMENTS, "votes": VOTES + "12,x,0,1,2\n"}, "line 4: vote must be one of"),
         ({"comments": COMMENTS, "votes": VOTES + "12,x,9,1,1\n"}, "unknown comment-id 9"),
@@ -121,10 +126,14 @@ def test_a_minimal_valid_folder_reads(tmp_path: Path) -> None:
         ({"comments": COMMENTS + '3,x,2,3,0,0,1,"never closed\n', "votes": VOTES}, "malformed CSV"),
         ({"comments": COMMENTS.replace(",1,first", ",7,first"), "votes": VOTES}, "moderated must"),
         ({"comments": COMMENTS, "participants_votes": PV + "2,0,0,1,1,0,1\n"}, "line 3: row has"),
-        ({"comments": COMMENTS, "participants_votes": PV + "2,,0,1,1,0,1,x\n"},
-         "must be an integer"),
-        ({"comments": COMMENTS, "participants_votes": PV.replace(",0,1\n", ",0,8\n", 1)},
-         "unknown comment-id 8"),
+        (
+            {"comments": COMMENTS, "participants_votes": PV + "2,,0,1,1,0,1,x\n"},
+            "must be an integer",
+        ),
+        (
+            {"comments": COMMENTS, "participants_votes": PV.replace(",0,1\n", ",0,8\n", 1)},
+            "unknown comment-id 8",
+        ),
         ({"comments": "", "votes": VOTES}, "empty file"),
     ],
 )
@@ -159,8 +168,11 @@ def test_the_xid_column_is_kept_as_external_id_and_extra_columns_are_ignored(
     export = read_polis_export(_folder(tmp_path, comments=COMMENTS, participants_votes=PV_XID))
     assert export.xids == {1: "alice@site"}
     assert export.group_ids == {1: 0, 4: 1}
-    assert sorted((v.pid, v.tid, v.vote) for v in export.votes) == [(1, 0, 1), (1, 1, -1),
-                                                                   (4, 0, 0)]
+    assert sorted((v.pid, v.tid, v.vote) for v in export.votes) == [
+        (1, 0, 1),
+        (1, 1, -1),
+        (4, 0, 0),
+    ]
     assert any("extra" in note for note in export.notes)
 
 
@@ -192,12 +204,17 @@ def test_missing_optional_columns_take_defaults(tmp_path: Path) -> None:
     comments = "comment-id,comment-body,is-meta\n0,first,0\n1,meta one,1\n"
     export = read_polis_export(_folder(tmp_path, comments=comments, votes=VOTES))
     assert [(c.moderated, c.is_meta, c.author_pid) for c in export.comments] == [
-        (1, False, None), (1, True, None)]
+        (1, False, None),
+        (1, True, None),
+    ]
     assert any("no 'moderated' column" in note for note in export.notes)
 
 
 def test_summary_csv_is_read_with_multiline_values(tmp_path: Path) -> None:
     summary = 'topic,Tax\nvoters,12\nconversation-description,"two\nlines"\n'
     export = read_polis_export(_folder(tmp_path, comments=COMMENTS, votes=VOTES, summary=summary))
-    assert export.summary == {"topic": "Tax", "voters": "12",
-                              "conversation-description": "two\nlines"}
+    assert export.summary == {
+        "topic": "Tax",
+        "voters": "12",
+        "conversation-description": "two\nlines",
+    }

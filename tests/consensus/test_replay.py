@@ -1,7 +1,6 @@
 """Replay: update batching and carrying state through time."""
 
 import numpy as np
-
 import pytest
 
 from consensus.replay import ReplayError, replay, update_points
@@ -50,8 +49,15 @@ def test_replay_refuses_when_every_vote_has_the_same_time() -> None:
 def test_replay_bounds_the_number_of_updates() -> None:
     rng = np.random.default_rng(1)
     n = 600
-    out = replay(rng.integers(0, 40, n), rng.integers(0, 12, n), rng.choice([-1, 0, 1], n),
-                 np.arange(n), every_votes=2, every_ms=None, max_updates=10)
+    out = replay(
+        rng.integers(0, 40, n),
+        rng.integers(0, 12, n),
+        rng.choice([-1, 0, 1], n),
+        np.arange(n),
+        every_votes=2,
+        every_ms=None,
+        max_updates=10,
+    )
     assert out.n_scheduled == 300
     assert out.n_updates <= 11
     assert out.result.state.n_updates == out.n_updates

@@ -86,8 +86,7 @@ def test_consensus_takes_top_5_by_p_times_z_among_significant_majorities() -> No
     agree = np.array([[19, 18, 20, 10, 17, 16, 15, 2]])
     disagree = np.array([[1, 2, 0, 10, 3, 4, 5, 18]])
     seen = np.full((1, 8), n)
-    out = consensus_statements(GroupCounts(agree, disagree, seen), np.arange(8),
-                               np.zeros(8, bool))
+    out = consensus_statements(GroupCounts(agree, disagree, seen), np.arange(8), np.zeros(8, bool))
     assert [item["tid"] for item in out["agree"]] == [2, 0, 1, 4, 5]
     assert [item["tid"] for item in out["disagree"]] == [7]
     top = out["agree"][0]

@@ -159,3 +159,16 @@ class _NoMemo(dict):  # type: ignore[type-arg]
 
     def get(self, key, default=None):  # type: ignore[no-untyped-def]
         return default
+
+
+def test_an_import_schedules_its_first_snapshot(django_capture_on_commit_callbacks):
+    """Issue 10: after `import_polis` there was no snapshot until someone clicked recompute."""
+    from pathlib import Path
+
+    from deliberation.polis_io import polis_import
+
+    folder = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "polis"
+    with django_capture_on_commit_callbacks(execute=True):
+        polis_import(folder=folder / "15-per-hour-seattle", slug="seattle")
+    job = Job.objects.get(conversation__slug="seattle", kind=scheduling.RECOMPUTE_KIND)
+    assert job.status == Job.Status.QUEUED and job.task_id

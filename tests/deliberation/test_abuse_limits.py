@@ -87,6 +87,7 @@ def test_with_redis_the_counters_are_shared_in_redis(conversation, settings):
     import redis
 
     settings.REDIS_URL = "redis://127.0.0.1:6379/12"
+    settings.CONCORD_RATE_LIMIT_STORE = "redis"  # what settings.py picks when REDIS_URL is set
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
     settings.CONCORD_RATE_LIMITS = {"vote_participant": (2, 60)}
     statements = [StatementFactory(conversation=conversation) for _ in range(3)]

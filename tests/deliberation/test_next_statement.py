@@ -100,3 +100,19 @@ def test_the_queue_is_per_participant(conversation, participant):
     statement = make(conversation)[0]
     VoteFactory(participant=participant, statement=statement)
     assert next_for(ParticipantFactory(conversation=conversation)) == statement
+
+
+def test_statements_in_the_participants_language_come_first(conversation):
+    """A bilingual conversation: an Arabic speaker sees the Arabic statements first, then the
+    rest; someone whose language no statement is in sees the usual order."""
+    english = make(conversation, 2, language="en")
+    arabic = make(conversation, 2, language="ar")
+    reader = ParticipantFactory(conversation=conversation, language="ar-EG")
+    served = []
+    for _ in range(4):
+        statement = next_for(reader)
+        served.append(statement)
+        VoteFactory(participant=reader, statement=statement)
+    assert set(served[:2]) == set(arabic) and set(served[2:]) == set(english)
+    stranger = ParticipantFactory(conversation=conversation, language="fa")
+    assert next_for(stranger) in english + arabic

@@ -106,3 +106,72 @@ def test_malformed_exports_fail_clearly_and_write_nothing(tmp_path, edit):
 def test_export_of_unknown_conversation_fails(tmp_path):
     with pytest.raises(CommandError, match="nope"):
         call_command("export_polis", "nope", str(tmp_path))
+
+
+# --------------------------------------------------------------------------- the whole corpus
+
+
+def _csv_rows(path: Path) -> list[dict[str, str]]:
+    import csv
+
+    if not path.is_file():
+        return []
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _expected_counts(folder: Path) -> tuple[int, int, int]:
+    """(statements, latest votes, external ids) counted straight from the CSV files."""
+    comments = {row["comment-id"] for row in _csv_rows(folder / "comments.csv")}
+    events = _csv_rows(folder / "votes.csv")
+    matrix = _csv_rows(folder / "participants-votes.csv")
+    if events:
+        latest = len({(row["voter-id"], row["comment-id"]) for row in events})
+    else:
+        latest = sum(
+            1
+            for row in matrix
+            for key, value in row.items()
+            if key.isdigit() and value.strip() != ""
+        )
+    xids = sum(1 for row in matrix if (row.get("xid") or "").strip())
+    return len(comments), latest, xids
+
+
+CORPUS = sorted(p.name for p in POLIS_DIR.iterdir() if p.is_dir())
+
+
+def test_the_corpus_holds_every_export_variant():
+    assert len(CORPUS) >= 14
+    assert any(not (POLIS_DIR / n / "votes.csv").exists() for n in CORPUS)  # matrix only
+    assert any(not (POLIS_DIR / n / "participants-votes.csv").exists() for n in CORPUS)
+
+
+@pytest.mark.parametrize("name", CORPUS)
+def test_every_shared_export_imports_with_the_counts_of_its_files(name):
+    folder = POLIS_DIR / name
+    n_statements, n_votes, n_xids = _expected_counts(folder)
+    call_command("import_polis", str(folder), slug="corpus")
+    assert Statement.objects.filter(conversation__slug="corpus").count() == n_statements
+    assert Vote.objects.filter(statement__conversation__slug="corpus").count() == n_votes
+    external = Participant.objects.filter(conversation__slug="corpus", external_id__isnull=False)
+    assert external.count() == n_xids
+    topic = Conversation.objects.get(slug="corpus").topic
+    assert topic == (read_polis_export(folder).summary.get("topic") or "corpus")[:300]
+
+
+def test_an_xid_becomes_the_participants_external_id(tmp_path):
+    folder = tmp_path / "xid"
+    folder.mkdir()
+    shutil.copy(POLIS_DIR / "london.youth.policing" / "comments.csv", folder)
+    source = (POLIS_DIR / "london.youth.policing" / "participants-votes.csv").read_text()
+    header, first, *rest = source.splitlines()
+    assert header.startswith("participant,xid,")
+    pid = first.split(",")[0]
+    (folder / "participants-votes.csv").write_text(
+        "\n".join([header, first.replace(f"{pid},,", f"{pid},user-7,", 1), *rest]) + "\n"
+    )
+    call_command("import_polis", str(folder), slug="xid")
+    person = Participant.objects.get(conversation__slug="xid", external_id="user-7")
+    assert person.polis_pid == int(pid)
+    assert Vote.objects.filter(participant=person).exists()

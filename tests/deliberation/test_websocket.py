@@ -1,7 +1,8 @@
 """The conversation websocket: who can subscribe and what reaches a connected client.
 
-Every test runs twice: on the in-memory channel layer and on channels_redis against the local
-Redis (a fresh key prefix per test, so parallel runs cannot hear each other). Broadcasts leave
+Every test runs three times: on the in-memory channel layer, on the embedded SQLite-file layer
+(the default, kernel/channel_layer.py; a fresh file per test) and on channels_redis against the
+local Redis (a fresh key prefix per test, so parallel runs cannot hear each other). Broadcasts leave
 on transaction commit, hence the transactional database.
 """
 
@@ -24,9 +25,12 @@ REDIS_LAYER_URL = "redis://127.0.0.1:6379/14"
 ORIGIN = [(b"origin", b"http://testserver")]
 
 
-@pytest.fixture(params=["in-memory", "redis"], autouse=True)
-def channel_layer(request, settings):  # type: ignore[no-untyped-def]
-    if request.param == "redis":
+@pytest.fixture(params=["in-memory", "embedded", "redis"], autouse=True)
+def channel_layer(request, settings, tmp_path):  # type: ignore[no-untyped-def]
+    if request.param == "embedded":
+        config = {"path": str(tmp_path / "channels.sqlite3")}
+        backend = {"BACKEND": "kernel.channel_layer.SQLiteChannelLayer", "CONFIG": config}
+    elif request.param == "redis":
         config = {"hosts": [REDIS_LAYER_URL], "prefix": f"concord-test-{uuid.uuid4().hex}"}
         backend = {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": config}
     else:
@@ -243,5 +247,9 @@ async def test_the_socket_answers_pings_and_ignores_writes(channel_layer):
 async def test_the_layer_under_test_is_the_one_configured(channel_layer):
     from channels.layers import get_channel_layer
 
-    expected = {"in-memory": "InMemoryChannelLayer", "redis": "RedisChannelLayer"}[channel_layer]
+    expected = {
+        "in-memory": "InMemoryChannelLayer",
+        "embedded": "SQLiteChannelLayer",
+        "redis": "RedisChannelLayer",
+    }[channel_layer]
     assert type(get_channel_layer()).__name__ == expected

@@ -135,10 +135,25 @@ def _uvicorn_command(port: int) -> list[str]:
     ]
 
 
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
 @contextmanager
-def running_server(folder: Path) -> Iterator[ConcordServer]:
-    """Migrate a fresh SQLite file in folder, serve it with uvicorn, stop it afterwards."""
+def running_server(folder: Path, *, worker: bool = False) -> Iterator[ConcordServer]:
+    """Migrate a fresh SQLite file in folder, serve it with uvicorn, stop it afterwards.
+
+    With `worker`, `manage.py worker` runs beside it as its own process, as under `make run`,
+    recomputing snapshots 0.5 s after votes; its broadcasts reach the pages only through the
+    default (embedded, cross-process) channel layer.
+    """
     env = server_env(folder / "db.sqlite3")
+    if worker:
+        env["CONCORD_RECOMPUTE_DEBOUNCE_S"] = "0.5"
     migrate = [sys.executable, "manage.py", "migrate", "--noinput", "-v0"]
     subprocess.run(migrate, cwd=REPO, env=env, check=True)
     port = free_port()
@@ -148,15 +163,21 @@ def running_server(folder: Path) -> Iterator[ConcordServer]:
             _uvicorn_command(port), cwd=REPO, env=env, stdout=sink, stderr=subprocess.STDOUT
         )
     server = ConcordServer(base_url=f"http://127.0.0.1:{port}", process=process, log=log)
+    processes = [process]
     try:
         wait_until_up(server)
+        if worker:
+            command = [sys.executable, "manage.py", "worker", "--interval", "0.1"]
+            with (folder / "worker.log").open("wb") as sink:
+                processes.append(
+                    subprocess.Popen(
+                        command, cwd=REPO, env=env, stdout=sink, stderr=subprocess.STDOUT
+                    )
+                )
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        for running in reversed(processes):
+            _stop(running)
 
 
 @contextmanager

@@ -28,6 +28,7 @@ __all__ = [
     "statement_seed",
     "votes_batched",
     "training_run_execute",
+    "statement_count",
 ]
 
 
@@ -126,3 +127,8 @@ def training_run_execute(*, run_id: int) -> dict[str, Any]:
         pass
     run = TrainingRun.objects.get(pk=run_id)
     return {"status": run.status, "error": run.error, "points": len(run.loss_curve)}
+
+
+def statement_count(*, slug: str) -> dict[str, Any]:
+    """How many statements the conversation holds (to check a refusal stored nothing)."""
+    return {"count": Conversation.objects.get(slug=slug).statements.count()}

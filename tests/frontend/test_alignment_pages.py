@@ -92,7 +92,29 @@ def test_a_researcher_builds_reads_exports_and_imports_a_constitution(
     page.locator("#import-json").fill('{"principles": []}')
     page.get_by_role("button", name="Import as a new version").click()
     expect(page.locator("#import-status")).to_contain_text("Not a valid constitution document")
-    page.locator("#import-json").fill(json.dumps(document))
+    # the download pasted back exactly as the page offered it: same content, no new version
+    # (the page sends the text itself, so "-1.0" cannot turn into "-1" and break the hash)
+    page.locator("#import-json").fill(exported.text())
+    page.get_by_role("button", name="Import as a new version").click()
+    expect(page.locator("#import-status")).to_have_text(
+        "Nothing new: this content is already Version 1."
+    )
+    expect(page.locator("#versions tbody tr")).to_have_count(1)
+    # rebuilding the same rule on the same snapshot makes no new version either
+    _build(page, "gic", "0.5")
+    expect(page.locator("#build-status")).to_have_text(
+        "Nothing new: this content is already Version 1."
+    )
+    # an out-of-range threshold is refused before it reaches the server
+    _build(page, "mea", "-1")
+    expect(page.locator("#build-status")).to_have_text(
+        "The threshold must be above 0 and at most 1."
+    )
+
+    edited = {**document, "content_hash": None}
+    edited["principles"] = [dict(p) for p in document["principles"]]
+    edited["principles"][0]["text"] = "Choose the response that is edited by hand."
+    page.locator("#import-json").fill(json.dumps(edited))
     page.get_by_role("button", name="Import as a new version").click()
     expect(page.locator("#import-status")).to_have_text("Imported as version 2.")
     expect(page.locator("#versions tbody tr")).to_have_count(2)
@@ -101,9 +123,25 @@ def test_a_researcher_builds_reads_exports_and_imports_a_constitution(
     page.locator("#diff-old").select_option(label="Version 1")
     page.locator("#diff-new").select_option(label="Version 2")
     page.get_by_role("button", name="Show changes").click()
-    expect(page.locator("#diff")).to_contain_text("No principle changed")
+    expect(page.locator("#diff")).to_contain_text("Changed (1)")
+
+    # drafts: the public sees nothing until a version is published
+    visitor = new_context().new_page()
+    visitor.goto(concord_server.url(f"/c/{slug}/constitution/"))
+    expect(visitor.locator("#constitution-meta")).to_have_text(
+        "No constitution has been built for this conversation yet."
+    )
+    row1 = page.locator("#versions tbody tr", has_text="Version 1")
+    expect(row1.locator("[data-testid=status]")).to_contain_text("Draft")
+    row1.get_by_role("button", name="Publish: Version 1").click()
+    expect(page.locator("#build-status")).to_contain_text("Version 1 is published")
+    expect(row1.locator("[data-testid=status]")).to_have_text("Published")
+    visitor.reload()
+    expect(visitor.locator("#current-version")).to_have_text("· Version 1")
+    expect(visitor.locator("#versions tbody tr")).to_have_count(1)
 
     # per-group constitutions
+    page.locator("#build-threshold").fill("")
     page.locator("#build-per-group").check()
     page.get_by_role("button", name="Build constitution").click()
     expect(page.locator("#group-constitutions details.group-constitution").first).to_be_visible()

@@ -55,4 +55,4 @@ def test_farsi_is_right_to_left_and_mandarin_left_to_right(concord_server, new_c
     _switch_language(page, "zh-hans")
     expect(page.locator("html")).to_have_attribute("dir", "ltr")
     expect(page.get_by_role("button", name="同意", exact=True)).to_be_visible()
-    expect(page.get_by_role("heading", name="投票")).to_be_visible()
+    expect(page.get_by_role("heading", name="投票", exact=True)).to_be_visible()

@@ -121,14 +121,15 @@ def test_a_moderator_changes_the_settings(concord_server, new_context):  # type:
     log_in(page, concord_server, username, f"/c/{slug}/moderate/")
     page.get_by_label("Topic").fill("How should our region use AI?")
     page.get_by_label("Participant statements wait for a moderator").uncheck()
-    page.get_by_label("Demographic questions (JSON)").fill("not json")
+    page.get_by_role("button", name="Add a question").click()
     page.get_by_role("button", name="Save settings").click()
-    expect(page.locator("#settings-status")).to_have_text(
-        "The demographic questions are not valid JSON."
-    )
-    page.get_by_label("Demographic questions (JSON)").fill(
-        '[{"key": "age", "choices": ["young", "old"]}]'
-    )
+    expect(page.locator("#settings-status")).to_have_text("Every question needs a key.")
+    page.get_by_label("Key (short, stored with each answer)").fill("age")
+    page.get_by_label("Question", exact=True).fill("Age")
+    page.get_by_label("Choices, one per line").fill("young\nold")
+    page.get_by_text("In Arabic", exact=True).click()
+    page.get_by_label("Question in Arabic").fill("العمر")
+    page.get_by_label("Choices in Arabic, one per line, in the same order").fill("شاب\nكبير")
     page.get_by_role("button", name="Save settings").click()
     expect(page.locator("#settings-status")).to_have_text("Settings saved.")
 
@@ -138,8 +139,93 @@ def test_a_moderator_changes_the_settings(concord_server, new_context):  # type:
         "How should our region use AI?"
     )
     expect(participant.locator("#demo-age option")).to_have_count(3)
+    expect(participant.get_by_label("Age", exact=True)).to_be_attached()
+    arabic = new_context()
+    arabic.add_cookies([{"name": "django_language", "value": "ar", "url": concord_server.url("/")}])
+    arabic_page = arabic.new_page()
+    arabic_page.goto(concord_server.url(f"/c/{slug}/"))
+    expect(arabic_page.locator("label[for=demo-age]")).to_have_text("العمر")
+    expect(arabic_page.locator("#demo-age option[value=old]")).to_have_text("كبير")
     participant.get_by_label("A short statement others can agree or disagree with").fill(
         "Open data."
     )
     participant.get_by_role("button", name="Submit statement").click()
     expect(participant.locator("#submit-status")).to_contain_text("now open for votes")
+
+
+def test_a_moderator_corrects_decisions_and_participants_follow_live(concord_server, new_context):  # type: ignore[no-untyped-def]
+    slug, username = _setup(concord_server)
+    wrong = "Everyone who disagrees with me is an idiot."
+    concord_server.call("statement_seed", slug=slug, text=wrong)  # accepted by mistake
+    participant = new_context().new_page()
+    participant.goto(concord_server.url(f"/c/{slug}/"))
+    expect(participant.locator("#progress")).to_have_text("0 of 2")
+
+    moderator = new_context().new_page()
+    log_in(moderator, concord_server, username, f"/c/{slug}/moderate/")
+    row = moderator.locator("#statements-table tbody tr", has_text=wrong)
+    row.get_by_role("button", name=re.compile("^Reject")).click()
+    expect(moderator.locator("#table-status")).to_have_text("Give a reason for rejecting.")
+    row.get_by_label("Reason for the change").fill("Insulting")
+    row.get_by_role("button", name=re.compile("^Reject")).click()
+    expect(row.locator("[data-testid=state]")).to_have_text("rejected")
+    expect(row).to_contain_text("Insulting")
+    expect(participant.locator("#progress")).to_have_text("0 of 1")  # live, no reload
+
+    row.get_by_role("button", name=re.compile("^Back to the queue")).click()
+    expect(moderator.locator("#table-status")).to_have_text(
+        "Give a reason for changing this decision."
+    )
+    row.get_by_label("Reason for the change").fill("Second look")
+    row.get_by_role("button", name=re.compile("^Back to the queue")).click()
+    expect(moderator.locator("#queue li", has_text=wrong)).to_be_visible()
+
+    # bulk: select the queued one and the seed, accept both at once
+    moderator.locator("#queue li", has_text=wrong).get_by_role("checkbox").check()
+    seed_row = moderator.locator("#statements-table tbody tr", has_text="publish every algorithm")
+    seed_row.get_by_role("checkbox").check()
+    moderator.get_by_role("button", name="Reject selected").click()
+    expect(moderator.locator("#bulk-status")).to_have_text("Give a reason for rejecting.")
+    moderator.get_by_label("Reason (needed to reject or to change a decision)").fill("Tidy up")
+    moderator.get_by_role("button", name="Reject selected").click()
+    expect(moderator.locator("#bulk-status")).to_have_text("2 rejected.")
+    expect(participant.locator("#progress")).to_have_text("0 of 0")
+
+    audit = moderator.request.get(concord_server.url(f"/api/v1/conversations/{slug}/audit/"))
+    actions = [e["action"] for e in audit.json()["results"]]
+    assert actions.count("statement.rejected") == 3 and "statement.pending" in actions
+
+
+def test_bulk_paste_keeps_only_the_lines_not_added_and_seeds_from_a_file(
+    concord_server, new_context, tmp_path
+):  # type: ignore[no-untyped-def]
+    slug, username = _setup(concord_server)
+    moderator = new_context().new_page()
+    log_in(moderator, concord_server, username, f"/c/{slug}/moderate/")
+    box = moderator.get_by_label("Several statements, one per line")
+    box.fill(
+        "Buses should be routed by AI.\nThe city should publish every algorithm it uses.\n"
+        + "x" * 1001
+    )
+    moderator.get_by_role("button", name="Add all").click()
+    results = moderator.locator("#seed-results")
+    expect(results).to_contain_text("1 added, 2 not added.")
+    expect(results).to_contain_text("Line 2 not added (This statement duplicates an existing one.)")
+    expect(results).not_to_contain_text("Something went wrong")
+    expect(box).to_have_value("The city should publish every algorithm it uses.\n" + "x" * 1001)
+    moderator.get_by_role("button", name="Add all").click()  # a second click adds nothing twice
+    expect(results).to_contain_text("0 added, 2 not added.")
+
+    seeds = tmp_path / "seeds.csv"
+    seeds.write_text(
+        'id,text\n1,"Trams, not cars, downtown."\n2,"Say ""no"" to facial recognition."\n',
+        encoding="utf-8",
+    )
+    moderator.get_by_label(re.compile("Or read them from a file")).set_input_files(str(seeds))
+    expect(moderator.locator("#seed-status")).to_contain_text("2 statements read from seeds.csv")
+    expect(box).to_have_value('Trams, not cars, downtown.\nSay "no" to facial recognition.')
+    moderator.get_by_role("button", name="Add all").click()
+    expect(results).to_contain_text("2 added, 0 not added.")
+    expect(box).to_have_value("")
+    table = moderator.locator("#statements-table tbody")
+    expect(table).to_contain_text('Say "no" to facial recognition.')

@@ -6,6 +6,7 @@ Each run gets its own database: a SQLite file, or a freshly created PostgreSQL d
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -87,7 +88,11 @@ class Platform:
 
     def _spawn(self, args: list[str], log: str) -> subprocess.Popen:
         handle = open(self.workdir / log, "ab")  # noqa: SIM115 (lives as long as the process)
-        return subprocess.Popen(args, cwd=ROOT, env=self.env(), stdout=handle, stderr=handle)
+        # A session of its own: a test can kill the process group (worker + RQ scheduler) as a
+        # container runtime or a supervisor would, without hitting pytest.
+        return subprocess.Popen(
+            args, cwd=ROOT, env=self.env(), stdout=handle, stderr=handle, start_new_session=True
+        )
 
     def start_server(self, *extra: str) -> None:
         uvicorn = [sys.executable, "-m", "uvicorn", "config.asgi:application"]
@@ -95,8 +100,8 @@ class Platform:
         self.server = self._spawn([*args, *extra], "server.log")
         self._wait_http()
 
-    def start_worker(self) -> None:
-        args = [sys.executable, "manage.py", "worker", "--interval", "0.1"]
+    def start_worker(self, *extra: str) -> None:
+        args = [sys.executable, "manage.py", "worker", "--interval", "0.1", *extra]
         self.worker = self._spawn(args, "worker.log")
 
     def _wait_http(self, timeout: float = 60) -> None:
@@ -116,6 +121,14 @@ class Platform:
             process.send_signal(signal.SIGKILL)
             process.wait(timeout=30)
 
+    @staticmethod
+    def kill_group(process: subprocess.Popen | None) -> None:
+        """SIGKILL the process and everything in its process group, as a crash of the whole
+        container would (RQ's work horse is not in it: it calls setpgrp)."""
+        if process is not None and process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
+
     def stop(self) -> None:
         for process in (self.server, self.worker):
             if process is not None and process.poll() is None:
@@ -124,6 +137,9 @@ class Platform:
                     process.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     self.kill(process)
+            if process is not None:  # anything it left in its group (RQ's scheduler)
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(process.pid, signal.SIGKILL)
 
     def query(self, sql: str) -> list[tuple]:
         """Read the platform's database directly (no Django in the test process)."""

@@ -1,12 +1,15 @@
-"""A deliberately slow background job, so the crash test can kill a worker in the middle of it."""
+"""A deliberately slow background job, so the fault tests can kill a worker in the middle of it."""
 
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
+from django.utils import timezone
 from django_tasks import task
 
 from kernel import jobs
+from kernel.taskqueue import job_enqueue
 
 SLOW_KIND = "test.slow"
 
@@ -22,7 +25,11 @@ def slow_job(job_id: int) -> None:
     jobs.job_run(job_id, work)
 
 
-def enqueue_slow(step_s: float = 0.25) -> int:
+def enqueue_slow(step_s: float = 0.25, delay_s: float = 0.0) -> int:
+    """Queue a slow job as the platform queues its own (job_enqueue), optionally delayed."""
     job = jobs.job_create(kind=SLOW_KIND, params={"step_s": step_s})
-    slow_job.enqueue(job.pk)
+    runner = slow_job
+    if delay_s:
+        runner = slow_job.using(run_after=timezone.now() + timedelta(seconds=delay_s))
+    job_enqueue(runner, job)
     return job.pk

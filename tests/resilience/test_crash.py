@@ -6,6 +6,7 @@ SQLite by default, PostgreSQL when DATABASE_URL says so.
 
 from __future__ import annotations
 
+import http.client
 import json
 import random
 import threading
@@ -47,12 +48,18 @@ def _call(url: str, *, data: dict | None = None, token: str = "") -> tuple[int, 
         return error.code, json.loads(error.read() or b"{}")
 
 
+# Every way a transport can fail while the server dies: refused/reset connections and timeouts
+# (all OSError, URLError included), and a response cut between headers and body
+# (http.client.IncompleteRead, RemoteDisconnected: HTTPException).
+TRANSPORT_ERRORS = (OSError, http.client.HTTPException)
+
+
 def _retrying(call, deadline: float):  # type: ignore[no-untyped-def]
-    """Retry while the server is down (connection refused/reset): what a real client does."""
+    """Retry while the server is down or dies mid-answer: what a real client does."""
     while time.monotonic() < deadline:
         try:
             return call()
-        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+        except TRANSPORT_ERRORS:
             time.sleep(0.05)
     raise TimeoutError("server did not come back")
 

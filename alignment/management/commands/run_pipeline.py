@@ -36,6 +36,12 @@ class Command(BaseCommand):
         parser.add_argument("--max-heldout", type=int, default=None)
         parser.add_argument("--lora", action="store_true")
         parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+        parser.add_argument(
+            "--critic-model", default=None, help="critic/reviser (default: the student)"
+        )
+        parser.add_argument("--judge-model", default=None, help="judge (default: the student)")
+        parser.add_argument("--judge-check", choices=["warn", "refuse", "off"], default=None)
+        parser.add_argument("--prompt-set", choices=["conversation", "generic"], default=None)
         parser.add_argument("--config", default=None, help="JSON file of ChainConfig fields")
 
     def _config(self, options: dict[str, Any]) -> dict[str, Any]:
@@ -49,6 +55,10 @@ class Command(BaseCommand):
             "max_heldout": options["max_heldout"],
             "device": options["device"],
             "use_lora": options["lora"] or None,
+            "critic_model": options["critic_model"],
+            "judge_model": options["judge_model"],
+            "judge_check": options["judge_check"],
+            "prompt_set": options["prompt_set"],
         }
         return config | {k: v for k, v in pairs.items() if v is not None}
 

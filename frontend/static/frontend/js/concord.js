@@ -41,11 +41,13 @@
     const options = {
       method: method,
       credentials: token ? "omit" : "same-origin",
-      headers: { Accept: "application/json" },
+      // Server messages come back in the page's language, with or without cookies.
+      headers: { Accept: "application/json", "Accept-Language": document.documentElement.lang || "en" },
     };
-    if (body !== undefined) {
+    if (body !== undefined || (opts && opts.rawBody !== undefined)) {
       options.headers["Content-Type"] = "application/json";
-      options.body = JSON.stringify(body);
+      // rawBody: JSON text sent exactly as given (a document whose hash covers "-1.0").
+      options.body = body !== undefined ? JSON.stringify(body) : opts.rawBody;
     }
     if (token) options.headers["X-Participant-Token"] = token;
     else if (method !== "GET") options.headers["X-CSRFToken"] = csrfToken();
@@ -61,6 +63,21 @@
       throw error;
     }
     return { status: response.status, data: data };
+  }
+
+  /** The words to show for an API refusal: the server's message (already in the page's
+   * language), or a catalog text for its code when the catalog has one. */
+  function serverMessage(body) {
+    const key = body && body.code ? "code_" + body.code : "";
+    if (key && Object.prototype.hasOwnProperty.call(strings, key)) return t(key);
+    return (body && body.message) || "";
+  }
+
+  /** An error as a person should read it: an ordinary refusal (4xx) is said as it is; only a
+   * failure (5xx, no answer) is framed as "something went wrong". */
+  function errorText(error) {
+    if (error.status && error.status < 500 && error.data) return serverMessage(error.data) || error.message;
+    return t("error", { message: error.message });
   }
 
   /** Every page of a paginated list endpoint, concatenated. */
@@ -83,6 +100,7 @@
       const value = attrs[name];
       if (value === null || value === undefined || value === false) return;
       if (name.slice(0, 2) === "on") node.addEventListener(name.slice(2), value);
+      else if (name === "style") node.style.cssText = String(value); // CSSOM: allowed by the CSP
       else node.setAttribute(name, value === true ? "" : String(value));
     });
     [].concat(children || []).forEach(function (child) {
@@ -129,12 +147,13 @@
       socket.onmessage = function (message) {
         let data = null;
         try { data = JSON.parse(message.data); } catch (ignored) { return; }
-        if (data && data.event) onEvent(data.event, data.payload || {});
+        if (data && data.event && data.event !== "ping" && data.event !== "pong") onEvent(data.event, data.payload || {});
       };
       socket.onclose = function () {
         window.clearInterval(pinger);
         if (onState) onState(false);
-        window.setTimeout(open, delay);
+        // Exponential back-off with jitter, so a restarted server is not hit by every page at once.
+        window.setTimeout(open, delay / 2 + Math.random() * delay / 2);
         delay = Math.min(delay * 2, 30000);
       };
     }
@@ -164,7 +183,7 @@
   }
 
   window.Concord = {
-    api: api, apiAll: apiAll, clear: clear, config: config, connect: connect, el: el,
+    api: api, apiAll: apiAll, serverMessage: serverMessage, errorText: errorText, clear: clear, config: config, connect: connect, el: el,
     percent: percent, readJSON: readJSON, statementId: statementId, statementNode: statementNode,
     t: t, text: text, throttle: throttle,
   };

@@ -123,13 +123,34 @@
       $("export-links").hidden = true;
       return;
     }
-    C.text($("current-version"), "· " + label(row));
+    C.text($("current-version"), "· " + label(row) + (row.published_at ? "" : " (" + C.t("draft") + ")"));
     C.text($("constitution-meta"), metaLine(row));
     $("export-json").setAttribute("href", "/c/" + encodeURIComponent(slug) + "/constitution/" + row.id + ".json");
     $("export-md").setAttribute("href", "/api/v1/constitutions/" + row.id + "/?export=md");
     $("export-links").hidden = false;
     ((row.document || {}).principles || []).forEach(function (p, i) { list.appendChild(principleNode(p, i)); });
     drawVersions();
+  }
+
+  /** Identical content makes no new version: the server answers with the one that exists. */
+  function isKnown(row) {
+    return state.versions.some(function (r) { return r.id === row.id; });
+  }
+
+  function publishButton(row) {
+    if (!C.config.can_build || row.published_at) return [];
+    return [" ", C.el("button", {
+      type: "button", class: "small", "aria-label": C.t("publish") + ": " + label(row),
+      onclick: function () { publish(row); },
+    }, [C.t("publish")])];
+  }
+
+  async function publish(row) {
+    try {
+      await C.api("POST", "/api/v1/constitutions/" + row.id + "/publish/");
+      status($("build-status"), C.t("published_now", { label: label(row) }), false);
+      await load(row.id);
+    } catch (error) { status($("build-status"), C.errorText(error), true); }
   }
 
   function collective() {
@@ -146,6 +167,7 @@
         C.el("td", {}, [row.rule]),
         C.el("td", {}, [String(row.n_principles)]),
         C.el("td", {}, [when(row.created_at)]),
+        C.el("td", { "data-testid": "status" }, [row.published_at ? C.t("published") : C.t("draft")].concat(publishButton(row))),
         C.el("td", {}, [C.el("button", {
           type: "button", class: "link", "aria-pressed": shown ? "true" : "false", "aria-label": C.t("show") + ": " + label(row),
           onclick: function () { show(row); $("current-title").scrollIntoView(); },
@@ -216,7 +238,7 @@
       if (!parts.length) box.appendChild(C.el("p", { class: "muted" }, [C.t("diff_empty")]));
       parts.forEach(function (part) { box.appendChild(part); });
     } catch (error) {
-      box.appendChild(C.el("p", { class: "error", role: "alert" }, [C.t("error", { message: error.message })]));
+      box.appendChild(C.el("p", { class: "error", role: "alert" }, [C.errorText(error)]));
     }
   }
 
@@ -238,14 +260,16 @@
     const raw = $("build-threshold").value.trim();
     const threshold = raw === "" ? null : Number(raw);
     if (threshold !== null && !isFinite(threshold)) { status(out, C.t("bad_threshold"), true); return; }
+    if (threshold !== null && !(threshold > 0 && threshold <= 1)) { status(out, C.t("threshold_range"), true); return; }
     const body = { rule: $("build-rule").value, threshold: threshold, dedup: "tfidf", per_group: $("build-per-group").checked };
     status(out, C.t("working"), false);
     try {
       const built = (await C.api("POST", base + "constitutions/", body)).data;
-      status(out, C.t("built", { n: built.length }), false);
+      const known = built.filter(isKnown);
+      status(out, known.length === built.length ? C.t("already_version", { label: label(built[0]) }) : C.t("built", { n: built.length - known.length }), false);
       await load(built.length ? built[0].id : null);
     } catch (error) {
-      status(out, C.t("error", { message: error.message }), true);
+      status(out, C.errorText(error), true);
     }
   }
 
@@ -256,14 +280,17 @@
     if (!raw) { status(out, C.t("empty_import"), true); return; }
     let data;
     try { data = JSON.parse(raw); } catch (error) { status(out, C.t("bad_json", { message: error.message }), true); return; }
-    if (data && typeof data === "object" && data.document && !data.principles) data = data.document;
+    // Send the text as pasted, never re-serialised: JSON.stringify(JSON.parse("-1.0")) is "-1",
+    // which changes the document and so its content hash.
+    const wrapped = data && typeof data === "object" && data.document && !data.principles;
+    const body = wrapped ? raw : '{"document": ' + raw + "}";
     status(out, C.t("working"), false);
     try {
-      const built = (await C.api("POST", base + "constitutions/", { document: data })).data;
-      status(out, C.t("imported", { version: built[0].version }), false);
+      const built = (await C.api("POST", base + "constitutions/", undefined, { rawBody: body })).data;
+      status(out, isKnown(built[0]) ? C.t("already_version", { label: label(built[0]) }) : C.t("imported", { version: built[0].version }), false);
       await load(built[0].id);
     } catch (error) {
-      status(out, C.t("error", { message: error.message }), true);
+      status(out, C.errorText(error), true);
     }
   }
 
@@ -273,7 +300,7 @@
       $("build-form").addEventListener("submit", build);
       $("import-form").addEventListener("submit", importDocument);
     }
-    load(null).catch(function (error) { C.text($("constitution-meta"), C.t("error", { message: error.message })); });
+    load(null).catch(function (error) { C.text($("constitution-meta"), C.errorText(error)); });
   }
 
   start();

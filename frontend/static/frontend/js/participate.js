@@ -13,13 +13,14 @@
   const $ = function (id) { return document.getElementById(id); };
 
   function showError(node, error) {
-    C.text(node, C.t("error", { message: error.message }));
+    C.text(node, C.errorText(error));
     node.classList.add("error");
   }
 
   // --- progress and the card ----------------------------------------------------------------
 
   function showProgress(voted, total) {
+    state.total = total;
     C.text($("progress"), C.t("progress", { voted: voted, total: total }));
     C.text($("progress-text"), C.t("progress_label", { voted: voted, total: total }));
     $("progress-bar").max = Math.max(total, 1);
@@ -38,7 +39,7 @@
       C.text(node, statement.text);
       node.setAttribute("data-statement-id", statement.id);
     } else {
-      C.text(node, state.isOpen ? C.t("done") : C.t("closed"));
+      C.text(node, !state.isOpen ? C.t("closed") : state.total === 0 ? C.t("empty_conversation") : C.t("done"));
       node.removeAttribute("data-statement-id");
     }
     $("card").classList.toggle("done", !statement);
@@ -83,6 +84,7 @@
       state.busy = false;
       showCard(answer.next);
       $("statement-text").focus({ preventScroll: true });
+      if ($("record-details") && $("record-details").open) loadMyVotes().catch(function () {});
     } catch (error) {
       state.busy = false;
       showError($("vote-status"), error);
@@ -119,14 +121,30 @@
     const status = $("submit-status");
     status.classList.remove("error");
     if (!field.value.trim()) { C.text(status, C.t("empty_statement")); return; }
+    const max = C.config.max_length || 1000;
+    if (field.value.trim().length > max) {
+      // Refuse in words rather than cut the text mid-sentence (as maxlength on a paste would).
+      C.text(status, C.t("too_long", { n: field.value.trim().length, max: max }));
+      status.classList.add("error");
+      field.focus();
+      return;
+    }
     try {
       await state.joining; // a statement typed before the join finished waits for it
       const created = (await C.api("POST", base + "statements/", { text: field.value, language: document.documentElement.lang })).data;
       C.text(status, created.moderation === "accepted" ? C.t("submitted_accepted") : C.t("submitted_pending"));
       field.value = "";
+      showCount();
     } catch (error) {
       showError(status, error);
     }
+  }
+
+  function showCount() {
+    const max = C.config.max_length || 1000;
+    const n = $("submit-text").value.trim().length;
+    C.text($("submit-count"), C.t("chars", { n: n, max: max }));
+    $("submit-count").classList.toggle("error", n > max);
   }
 
   // --- the map and what the groups stand for --------------------------------------------------
@@ -181,7 +199,7 @@
 
   function drawMap() {
     const result = state.snapshot.result || {};
-    M.render($("opinion-map"), result, { me: state.me ? state.me.id : null, projection: state.projection });
+    M.render($("opinion-map"), result, { me: state.me ? state.me.id : null, projection: state.projection, total: state.snapshot.n_participants });
     M.fillGroupsTable($("groups-table"), result, textOf, state.me ? state.me.id : null);
     showInsights(result);
   }
@@ -195,7 +213,7 @@
       return;
     }
     await loadTexts();
-    C.text($("map-status"), C.t("map_label", { participants: state.snapshot.n_participants, groups: (state.snapshot.result.groups || []).length }));
+    C.text($("map-status"), M.caption(state.snapshot.result, state.snapshot.n_participants));
     M.bindToggle($("projection-toggle"), state.snapshot.result, function (projection) { state.projection = projection; drawMap(); });
     drawMap();
   }
@@ -227,9 +245,77 @@
     } catch (error) { showError(status, error); }
   }
 
+  // --- my votes and my data -------------------------------------------------------------------
+
+  const VOTE_WORD = { "1": "agree", "-1": "disagree", "0": "pass" };
+
+  function myVoteItem(vote) {
+    const buttons = [1, -1, 0].filter(function (v) { return v !== vote.value; }).map(function (value) {
+      const label = C.t(VOTE_WORD[String(value)]);
+      const button = C.el("button", { type: "button", "aria-label": label + ": " + vote.text }, [label]);
+      button.addEventListener("click", function () { changeVote(vote.statement_id, value); });
+      return button;
+    });
+    const withdraw = C.el("button", { type: "button", class: "danger", "aria-label": C.t("withdraw") + ": " + vote.text }, [C.t("withdraw")]);
+    withdraw.addEventListener("click", function () { withdrawVote(vote.statement_id); });
+    return C.el("li", { "data-statement-id": vote.statement_id }, [
+      C.statementNode("p", vote.text),
+      C.el("p", { class: "muted small" }, [C.t("your_vote", { vote: C.t(VOTE_WORD[String(vote.value)]) })]),
+      C.el("div", { class: "actions" }, buttons.concat([withdraw])),
+    ]);
+  }
+
+  async function loadMyVotes() {
+    if (!state.me || !$("my-votes")) return;
+    const votes = (await C.api("GET", base + "me/votes/", undefined, byToken())).data.results;
+    const list = C.clear($("my-votes"));
+    votes.forEach(function (vote) { list.appendChild(myVoteItem(vote)); });
+    if (!votes.length) list.appendChild(C.el("li", { class: "muted" }, [C.t("no_votes_yet")]));
+  }
+
+  async function changeVote(statementId, value) {
+    try {
+      await C.api("POST", base + "votes/", { statement_id: statementId, value: value }, byToken());
+      C.text($("record-status"), C.t("changed"));
+      await loadMyVotes();
+    } catch (error) { showError($("record-status"), error); }
+  }
+
+  async function withdrawVote(statementId) {
+    try {
+      const answer = (await C.api("DELETE", base + "me/votes/" + statementId + "/", undefined, byToken())).data;
+      C.text($("record-status"), C.t("withdrawn"));
+      showProgress(answer.progress.voted, answer.progress.total);
+      await loadMyVotes();
+      if (!state.current) await loadNext();
+    } catch (error) { showError($("record-status"), error); }
+  }
+
+  function askErase(asking) {
+    $("erase-start").hidden = asking;
+    $("erase-confirm").hidden = !asking;
+    $("erase-cancel").hidden = !asking;
+    if (asking) $("erase-confirm").focus();
+  }
+
+  async function erase() {
+    try {
+      const deleted = (await C.api("DELETE", base + "me/", undefined, byToken())).data.deleted;
+      state.me = null;
+      state.erased = true;
+      askErase(false);
+      $("erase-start").disabled = true;
+      C.clear($("my-votes"));
+      C.text($("erase-status"), C.t("erased", deleted));
+      showCard(null);
+      setButtons(false);
+    } catch (error) { showError($("erase-status"), error); }
+  }
+
   // --- live updates ---------------------------------------------------------------------------
 
   const refreshProgress = C.throttle(function () {
+    if (state.erased) return;  // nobody to refresh: this participant deleted their data
     refreshMe().then(function () { if (!state.current) return loadNext(); }).catch(function () {});
   }, 800);
   const refreshSnapshot = C.throttle(function () { loadSnapshot().catch(function () {}); }, 500);
@@ -239,6 +325,10 @@
       if (payload.id) state.texts[payload.id] = payload.text;
       refreshProgress();
       if (!state.current) C.text($("live-status"), C.t("new_statement"));
+    } else if (event === "moderation") {
+      // A statement left the deck (rejected or back in the queue): drop it if it is on the card.
+      if (state.current && state.current.id === payload.id) loadNext().catch(function () {});
+      refreshProgress();
     } else if (event === "snapshot") {
       refreshSnapshot();
     } else if (event === "conversation") {
@@ -259,7 +349,17 @@
     document.querySelectorAll("#vote-buttons button").forEach(function (button) {
       button.addEventListener("click", function () { vote(Number(button.getAttribute("data-vote"))); });
     });
-    if ($("submit-form")) $("submit-form").addEventListener("submit", submitStatement);
+    if ($("submit-form")) {
+      $("submit-form").addEventListener("submit", submitStatement);
+      $("submit-text").addEventListener("input", showCount);
+      showCount();
+    }
+    if ($("record-details")) {
+      $("record-details").addEventListener("toggle", function () { if ($("record-details").open) loadMyVotes().catch(function () {}); });
+      $("erase-start").addEventListener("click", function () { askErase(true); });
+      $("erase-cancel").addEventListener("click", function () { askErase(false); });
+      $("erase-confirm").addEventListener("click", erase);
+    }
     if ($("demographics-form")) {
       $("demographics-form").addEventListener("submit", saveDemographics);
       $("demo-revoke").addEventListener("click", revokeDemographics);

@@ -94,7 +94,7 @@
   }
 
   function drawMap() {
-    M.render($("opinion-map"), state.snapshot.result, { projection: state.projection });
+    M.render($("opinion-map"), state.snapshot.result, { projection: state.projection, total: state.snapshot.n_participants });
   }
 
   function draw() {
@@ -102,7 +102,7 @@
     const result = snap.result || {};
     const groups = M.groupsOf(result);
     C.text($("snapshot-meta"), C.t("snapshot_meta", { participants: snap.n_participants, votes: snap.n_votes, groups: groups.length, when: new Date(snap.created_at).toLocaleString(document.documentElement.lang) }));
-    C.text($("map-status"), C.t("map_label", { participants: (result.participants || []).length, groups: groups.length }));
+    C.text($("map-status"), M.caption(result, state.snapshot.n_participants));
     M.bindToggle($("projection-toggle"), result, function (projection) { state.projection = projection; drawMap(); });
     drawMap();
     M.fillGroupsTable($("groups-table"), result, textOf, null);
@@ -131,16 +131,21 @@
   async function recompute() {
     try {
       const job = (await C.api("POST", base + "consensus/recompute/", { with_umap: true })).data;
-      C.text($("recompute-status"), job.status);
-    } catch (error) { C.text($("recompute-status"), C.t("error", { message: error.message })); }
+      C.text($("recompute-status"), C.t("job_" + job.status));
+      state.recomputing = true;
+    } catch (error) { C.text($("recompute-status"), C.errorText(error)); }
   }
 
   const reload = C.throttle(function () { load().catch(function () {}); }, 500);
 
   function start() {
     $("recompute").addEventListener("click", recompute);
-    load().catch(function (error) { C.text($("snapshot-meta"), C.t("error", { message: error.message })); });
-    C.connect(C.config.slug, function (event) { if (event === "snapshot") reload(); });
+    load().catch(function (error) { C.text($("snapshot-meta"), C.errorText(error)); });
+    C.connect(C.config.slug, function (event) {
+      if (event !== "snapshot") return;
+      if (state.recomputing) { state.recomputing = false; C.text($("recompute-status"), C.t("job_succeeded")); }
+      reload();
+    });
   }
 
   start();

@@ -7,6 +7,14 @@
  */
 (function () {
   "use strict";
+  /** A stage's name in the page's language (the run records "sft", "card", …). */
+  function stageName(stage) {
+    if (!stage) return window.Concord.t("stage_none");
+    const key = "stage_" + stage;
+    const named = window.Concord.t(key);
+    return named === key ? stage : named;
+  }
+
   const C = window.Concord;
   const slug = C.config.slug;
   const base = "/api/v1/conversations/" + encodeURIComponent(slug) + "/";
@@ -151,6 +159,36 @@
       box.appendChild(figure("perplexity", C.t("perplexity"), fixed(cap.perplexity_base, 2) + arrow + fixed(cap.perplexity_tuned, 2)));
       box.appendChild(figure("facts", C.t("facts"), pct(cap.facts_base) + arrow + pct(cap.facts_tuned)));
     }
+    drawGroups(box, ev);
+  }
+
+  /** 0.62 [0.55, 0.70] — a rate with its bootstrap interval (evaluate.py, stats.mean_ci). */
+  function interval(ci) {
+    if (!ci || ci.value === null || ci.value === undefined) return "–";
+    const range = ci.low === null || ci.low === undefined ? "" : " [" + fixed(ci.low, 2) + ", " + fixed(ci.high, 2) + "]";
+    return fixed(ci.value, 2) + range;
+  }
+
+  /** Per-opinion-group representativeness, judge calibration, shipped checks and warnings. */
+  function drawGroups(box, ev) {
+    const arrow = document.documentElement.dir === "rtl" ? " ← " : " → ";
+    const groups = ev.groups;
+    if (groups) {
+      Object.keys(groups.tuned.groups).sort().forEach(function (gid) {
+        box.appendChild(figure("representativeness-" + gid, C.t("representativeness", { group: gid }), interval(groups.base.groups[gid]) + arrow + interval(groups.tuned.groups[gid])));
+      });
+      box.appendChild(figure("representativeness-collective", C.t("representativeness_collective"), interval(groups.base.collective) + arrow + interval(groups.tuned.collective), C.t("least_represented", { group: groups.tuned.least_represented })));
+    }
+    const checks = ev.checks;
+    if (checks) {
+      box.appendChild(figure("capability-mc", C.t("capability_mc"), interval(checks.capability_base) + arrow + interval(checks.capability_tuned)));
+      box.appendChild(figure("bias-stereotyped", C.t("bias_stereotyped"), interval(checks.bias_stereotyped_base) + arrow + interval(checks.bias_stereotyped_tuned)));
+    }
+    const cal = ev.judge_calibration;
+    if (cal) box.appendChild(figure("judge-accuracy", C.t("judge_accuracy"), interval(cal.accuracy)));
+    (ev.warnings || []).forEach(function (text, i) {
+      box.appendChild(figure("warning-" + i, C.t("warning"), text));
+    });
   }
 
   function scalar(value) {
@@ -186,7 +224,7 @@
     badge.setAttribute("data-status", run.status);
     C.text($("run-meta"), run.model_spec + " · " + run.method.toUpperCase() + " · " + C.t("created", { when: when(run.created_at) }));
     C.text($("run-constitution-used"), C.t("constitution_used", { label: constitutionLabel(run.constitution) }));
-    C.text($("run-stage"), C.t("progress_label", { stage: run.stage || C.t("stage_none"), pct: Math.round(100 * (run.progress || 0)) }));
+    C.text($("run-stage"), C.t("progress_label", { stage: stageName(run.stage), pct: Math.round(100 * (run.progress || 0)) }));
     $("run-progress").value = run.progress || 0;
     C.text($("run-polling"), isActive(run) ? C.t("polling") : "");
     $("run-error").hidden = run.status !== "failed";
@@ -207,7 +245,7 @@
     try {
       run = (await C.api("GET", "/api/v1/training-runs/" + id + "/")).data;
     } catch (error) {
-      C.text($("run-polling"), C.t("error", { message: error.message }));
+      C.text($("run-polling"), C.errorText(error));
       state.timer = window.setTimeout(poll, POLL_MS * 2);
       return;
     }
@@ -236,7 +274,7 @@
         C.el("td", { dir: "ltr" }, [run.model_spec]),
         C.el("td", {}, [run.method.toUpperCase()]),
         C.el("td", { "data-status": run.status }, [statusText(run)]),
-        C.el("td", {}, [C.el("progress", { max: 1, value: run.progress || 0, "aria-label": C.t("progress_label", { stage: run.stage || C.t("stage_none"), pct: Math.round(100 * (run.progress || 0)) }) })]),
+        C.el("td", {}, [C.el("progress", { max: 1, value: run.progress || 0, "aria-label": C.t("progress_label", { stage: stageName(run.stage), pct: Math.round(100 * (run.progress || 0)) }) })]),
         C.el("td", {}, [when(run.created_at)]),
         C.el("td", {}, [C.el("button", { type: "button", class: "link", "aria-pressed": shown ? "true" : "false", "aria-label": C.t("show") + ": " + C.t("run_title", { id: run.id }), onclick: function () { select(run.id); } }, [C.t("show")])]),
       ]));
@@ -300,7 +338,7 @@
       await select(run.id);
     } catch (error) {
       out.classList.add("error");
-      C.text(out, C.t("error", { message: error.message }));
+      C.text(out, C.errorText(error));
     }
   }
 
@@ -310,7 +348,7 @@
       await loadConstitutions();
       await loadRuns();
     } catch (error) {
-      C.text($("start-status"), C.t("error", { message: error.message }));
+      C.text($("start-status"), C.errorText(error));
       return;
     }
     const match = window.location.hash.match(/^#run-(\d+)$/);
