@@ -19,18 +19,14 @@ Cost: ``folds`` extra recomputes of the projection and groups (bridging is not r
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
 from consensus.approval import MeaScores
 from consensus.matrix import VoteMatrix
 from consensus.repness import GroupCounts, label_counts
-
-if TYPE_CHECKING:
-    from consensus.pipeline import ConsensusConfig
-    from consensus.pipeline import PipelineState as _State
 
 __all__ = ["CrossFit", "cross_fitted_counts", "vote_folds"]
 
@@ -94,23 +90,21 @@ def cross_fitted_counts(
     full_label: np.ndarray,
     k: int,
     *,
-    config: ConsensusConfig,
-    state: _State | None = None,
+    fit_groups: Callable[[VoteMatrix], np.ndarray],
+    random_state: int,
     folds: int = 5,
 ) -> CrossFit:
-    """Held-out counts per full-data group (labels (n,) in [0, k), -1 = unclustered)."""
-    from consensus.clusters import ClusterState
-    from consensus.pipeline import PipelineState, run  # pipeline calls this module: lazy import
+    """Held-out counts per full-data group (labels (n,) in [0, k), -1 = unclustered).
 
-    fold_of = vote_folds(matrix, folds, config.random_state)
-    inner = replace(config, bridging=False, cross_fit_folds=0, with_umap=False)
-    # only the admitted set carries over: warm starts would leak the full-data clustering
-    state = PipelineState(clusters=ClusterState(in_conv=state.clusters.in_conv if state else []))
+    `fit_groups` clusters a training matrix and returns each participant's group id (n,);
+    the pipeline passes its own run, so this module needs nothing of the pipeline.
+    """
+    fold_of = vote_folds(matrix, folds, random_state)
     agree = np.zeros((k, matrix.shape[1]), np.int64)
     disagree, seen = agree.copy(), agree.copy()
     for f in range(folds):
-        train = run(_subset(matrix, fold_of != f), config=inner, state=state)
-        labels = _map_groups(train.group_of, full_label, k)  # rows align: same participants
+        trained = fit_groups(_subset(matrix, fold_of != f))
+        labels = _map_groups(trained, full_label, k)  # rows align: same participants
         held = label_counts(_subset(matrix, fold_of == f), labels, k)
         agree, disagree, seen = agree + held.agree, disagree + held.disagree, seen + held.seen
     counts = GroupCounts(agree, disagree, seen)

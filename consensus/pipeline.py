@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import numpy as np
@@ -304,8 +304,16 @@ def _cross_fit(
     """Held-out counts per group, then GIC and MEA on them (same formulas as in-sample)."""
     k = len(group_ids)
     labels = np.where(group_of >= 0, np.searchsorted(np.asarray(group_ids), group_of), -1)
+    inner = replace(config, bridging=False, cross_fit_folds=0, with_umap=False)
+    # only the admitted set carries over: warm starts would leak the full-data clustering
+    fresh = PipelineState(clusters=ClusterState(in_conv=state.clusters.in_conv if state else []))
     fit = cross_fitted_counts(
-        matrix, labels, k, config=config, state=state, folds=config.cross_fit_folds
+        matrix,
+        labels,
+        k,
+        fit_groups=lambda train: run(train, config=inner, state=fresh).group_of,
+        random_state=config.random_state,
+        folds=config.cross_fit_folds,
     )
     mea = maximum_equal_approval(
         fit.counts,

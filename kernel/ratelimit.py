@@ -14,6 +14,7 @@ from __future__ import annotations
 import ipaddress
 import threading
 import time
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +23,7 @@ import redis
 from django.conf import settings
 from django.core import checks
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import F
 
 from kernel.errors import RateLimitedError
@@ -85,25 +86,36 @@ _PRUNE_EVERY_S = 60.0
 _last_pruned = [0.0]
 
 
-def _count_one_db(key: str, expires_at: float) -> int:
-    """Increment one counter row, creating it on first use; concurrent creators both count."""
-    rows = RateLimitCounter.objects.filter(key=key)
-    if not rows.update(count=F("count") + 1):
-        try:
-            with transaction.atomic():
-                RateLimitCounter.objects.create(key=key, count=1, expires_at=expires_at)
-            return 1
-        except IntegrityError:  # another process created it first: count on its row
-            rows.update(count=F("count") + 1)
-    return int(rows.values_list("count", flat=True).get())
-
-
 def _count_database(keys: Sequence[tuple[str, int]]) -> list[int]:
+    """Count every hit of a batch in four statements, whatever its size: create the missing
+    counters, lock them (in key order, so two processes cannot deadlock), add each key's
+    hits, and number the hits from the locked values, so concurrent counters never overlap."""
     now = time.time()
     if now - _last_pruned[0] > _PRUNE_EVERY_S:  # old windows are never read again
         _last_pruned[0] = now
         RateLimitCounter.objects.filter(expires_at__lt=now).delete()
-    return [_count_one_db(key, now + ttl) for key, ttl in keys]
+    hits = Counter(key for key, _ in keys)
+    ttl = dict(keys)
+    with transaction.atomic():
+        RateLimitCounter.objects.bulk_create(
+            [RateLimitCounter(key=k, count=0, expires_at=now + ttl[k]) for k in hits],
+            ignore_conflicts=True,
+        )
+        rows = RateLimitCounter.objects.filter(key__in=list(hits)).order_by("key")
+        if connection.features.has_select_for_update:
+            rows = rows.select_for_update()
+        before = dict(rows.values_list("key", "count"))
+        by_increment: dict[int, list[str]] = defaultdict(list)
+        for key, n in hits.items():
+            by_increment[n].append(key)
+        for n, group in by_increment.items():
+            RateLimitCounter.objects.filter(key__in=group).update(count=F("count") + n)
+    seen: Counter[str] = Counter()
+    counts = []
+    for key, _ in keys:
+        seen[key] += 1
+        counts.append(before[key] + seen[key])
+    return counts
 
 
 def _counter() -> Any:

@@ -17,7 +17,13 @@ from django.db.models import Max
 
 from consensus.demographics import demographic_breakdown
 from consensus.matrix import VoteMatrix
-from consensus.pipeline import ConsensusConfig, PipelineState, run, statement_priorities
+from consensus.pipeline import (
+    ConsensusConfig,
+    PipelineState,
+    run,
+    state_from_history,
+    statement_priorities,
+)
 from consensus.snapshots.models import Snapshot
 from consensus.snapshots.selectors import snapshot_latest
 from deliberation.models import (
@@ -59,6 +65,21 @@ def vote_matrix_for(*, conversation_id: int) -> VoteMatrix:
     )
 
 
+def _state_from_vote_history(conversation_id: int, cfg: ConsensusConfig) -> PipelineState:
+    """The first snapshot of a conversation (an import, or the first votes) starts from the
+    in-conversation set Polis' sticky rule admitted over its vote history, as the CLI does for
+    an export with votes.csv (docs/consensus.md); later snapshots carry their own state."""
+    rows = VoteEvent.objects.filter(
+        statement__conversation_id=conversation_id, statement__moderation__in=_MATH_STATES
+    ).values_list("participant_id", "statement_id", "created_at")
+    events = list(rows.iterator(chunk_size=20000))
+    if not events:
+        return PipelineState()
+    pids, tids, times = zip(*events, strict=True)
+    ms = np.fromiter((int(t.timestamp() * 1000) for t in times), np.int64, len(times))
+    return state_from_history(np.asarray(pids), np.asarray(tids), ms, config=cfg)
+
+
 def _demographics(conversation_id: int) -> dict[int, dict[str, str]]:
     answers: dict[int, dict[str, str]] = {}
     rows = DemographicAnswer.objects.filter(
@@ -95,8 +116,11 @@ def snapshot_compute(
     )
     matrix = vote_matrix_for(conversation_id=conversation_id)
     previous = snapshot_latest(conversation_id=conversation_id)
-    state = PipelineState.from_dict(previous.state) if previous and previous.state else None
     cfg = _config_for(config)
+    if previous and previous.state:
+        state = PipelineState.from_dict(previous.state)
+    else:
+        state = _state_from_vote_history(conversation_id, cfg)
     result = run(matrix, config=cfg, state=state)
     payload = result.to_json()
     payload["demographics"] = demographic_breakdown(matrix, _demographics(conversation_id))

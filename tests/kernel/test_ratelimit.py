@@ -96,18 +96,31 @@ def test_database_counters_count_every_hit_once(settings):
     assert RateLimitCounter.objects.get().count == 5
 
 
+@pytest.mark.django_db
+def test_a_batch_counts_repeated_subjects_hit_by_hit(settings):
+    """A batch of votes from one classroom address: the fourth and fifth hit are over."""
+    settings.CONCORD_RATE_LIMIT_STORE = "database"
+    settings.CONCORD_RATE_LIMITS = {"vote_ip": (3, 60), "vote_participant": (1, 60)}
+    hits = [("vote_ip", "203.0.113.7"), ("vote_participant", 1)] * 5
+    errors = ratelimit.rate_limits_hit(hits)
+    assert [e is None for e in errors[0::2]] == [True, True, True, False, False]
+    assert [e is None for e in errors[1::2]] == [True, False, False, False, False]
+    assert sorted(RateLimitCounter.objects.values_list("count", flat=True)) == [5, 5]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_database_counters_are_shared_by_concurrent_writers(settings):
     """Threads stand in for server processes: each has its own database connection."""
     settings.CONCORD_RATE_LIMIT_STORE = "database"
     settings.CONCORD_RATE_LIMITS = {"join_ip": (1000, 60)}
     start = threading.Barrier(4)
+    counted: list[list] = []
 
     def hit() -> None:
         start.wait()
         try:
             for _ in range(10):
-                ratelimit.rate_limits_hit([("join_ip", "203.0.113.9")])
+                counted.append(ratelimit.rate_limits_hit([("join_ip", "203.0.113.9")] * 2))
         finally:
             close_old_connections()
 
@@ -116,7 +129,8 @@ def test_database_counters_are_shared_by_concurrent_writers(settings):
         thread.start()
     for thread in threads:
         thread.join()
-    assert RateLimitCounter.objects.get().count == 40
+    assert RateLimitCounter.objects.get().count == 80
+    assert len(counted) == 40
 
 
 def test_per_process_counters_warn_at_startup(settings):
