@@ -129,17 +129,21 @@
   /**
    * Subscribe to ws/conversations/<slug>/ and call onEvent(event, payload) for each push.
    * Reconnects with backoff; onState(true|false) reports whether live updates are flowing.
+   * After a reconnect the page catches up on what it missed: a "snapshot" and a "statement"
+   * event make every page refetch the snapshot, its statements and its counts.
    */
   function connect(slug, onEvent, onState) {
     let delay = 1000;
     let socket = null;
     let pinger = null;
+    let dropped = false;
     function open() {
       const scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
       socket = new WebSocket(scheme + window.location.host + "/ws/conversations/" + encodeURIComponent(slug) + "/");
       socket.onopen = function () {
         delay = 1000;
         if (onState) onState(true);
+        if (dropped) { onEvent("snapshot", {}); onEvent("statement", {}); }
         pinger = window.setInterval(function () {
           if (socket.readyState === 1) socket.send(JSON.stringify({ type: "ping" }));
         }, 25000);
@@ -150,6 +154,7 @@
         if (data && data.event && data.event !== "ping" && data.event !== "pong") onEvent(data.event, data.payload || {});
       };
       socket.onclose = function () {
+        dropped = true;
         window.clearInterval(pinger);
         if (onState) onState(false);
         // Exponential back-off with jitter, so a restarted server is not hit by every page at once.
