@@ -81,9 +81,13 @@ def _ari_vs_polis(export: PolisExport, data: dict) -> str:
     both = [p for p, g in export.group_ids.items() if g is not None and p in ours]
     if not both:
         return ""
+    import numpy as np
+
     from consensus.clusters import adjusted_rand_index
 
-    ari = adjusted_rand_index([export.group_ids[p] for p in both], [ours[p] for p in both])
+    ari = adjusted_rand_index(
+        np.asarray([export.group_ids[p] for p in both]), np.asarray([ours[p] for p in both])
+    )
     return f", ARI vs Polis group-id {ari:.3f} on {len(both)} participants"
 
 

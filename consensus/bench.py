@@ -387,7 +387,8 @@ def _print_corpus(rows: list[dict[str, Any]]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--_save"]:
-        _save(Path(argv[1]), *(int(x) for x in argv[2:6]), bool(int(argv[6])))  # type: ignore[arg-type]
+        n, m, votes, seed = (int(x) for x in argv[2:6])
+        _save(Path(argv[1]), n, m, votes, seed, bool(int(argv[6])))
         return 0
     if argv[:1] == ["--_reddwarf"]:
         reddwarf_process(Path(argv[1]), Path(argv[2]))

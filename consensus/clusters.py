@@ -540,7 +540,10 @@ class GroupClusterer:
             clusterings, sils = {1: [Cluster(0, base_ids, centers.mean(axis=0))]}, {1: 0.0}
         best_k = max(sorted(clusterings), key=lambda k: (sils[k], k))  # max-key: last on ties
         smoother = _smooth_k(state.k_smoother, best_k, self.k_buffer)
-        chosen = clusterings.get(int(smoother["smoothed_k"]), clusterings[best_k])
+        smoothed = smoother["smoothed_k"]  # set by _smooth_k on every update
+        chosen = clusterings.get(
+            int(smoothed if smoothed is not None else best_k), clusterings[best_k]
+        )
         return self._publish(base, chosen, clusterings, sils, smoother, state)
 
     def _clusterings(

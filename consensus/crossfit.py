@@ -91,7 +91,7 @@ def cross_fitted_counts(
     k: int,
     *,
     fit_groups: Callable[[VoteMatrix], np.ndarray],
-    random_state: int,
+    random_state: int | None,
     folds: int = 5,
 ) -> CrossFit:
     """Held-out counts per full-data group (labels (n,) in [0, k), -1 = unclustered).

@@ -358,7 +358,7 @@ def run(
             umap_xy = _umap(matrix, config)
     with _timed(timings, "groups"):
         in_conv = _in_conv(matrix, config, state)
-        points = umap_xy if config.cluster_on == "umap" else pca_xy
+        points = umap_xy if config.cluster_on == "umap" and umap_xy is not None else pca_xy
         grouping, group_of = _groups(matrix, points, in_conv, config, state)
     group_ids = sorted(grouping.groups)
     with _timed(timings, "statistics"):
@@ -379,7 +379,7 @@ def run(
         matrix=matrix,
         config=config,
         pca=pca,
-        projection=umap_xy if config.projection == "umap" else pca_xy,
+        projection=umap_xy if config.projection == "umap" and umap_xy is not None else pca_xy,
         in_conv=in_conv,
         group_of=group_of,
         group_ids=group_ids,

@@ -163,16 +163,16 @@ def _ranking(statements: list[StatementRow], key: str) -> list[int]:
     scored = [
         s for s in statements if not s.get("moderated_out") and s.get(key) is not None
     ]  # None: too few votes or ratings, never ranked
-    scored.sort(key=lambda s: (-float(s.get(key) or 0.0), s["id"]))  # type: ignore[misc]
+    scored.sort(key=lambda s: (-float(cast("dict[str, Any]", s)[key]), s["id"]))
     return [s["id"] for s in scored[:RANKING_SIZE]]
 
 
 def _point(row: ParticipantRow) -> MapPoint:
     point: MapPoint = {"group": row.get("group"), "in_conv": bool(row.get("in_conv"))}
     for axis in ("x", "y", "umap_x", "umap_y"):
-        value = row.get(axis)
+        value = cast("dict[str, Any]", row).get(axis)
         if value is not None:
-            point[axis] = round(float(value), 4)  # type: ignore[literal-required]
+            cast("dict[str, Any]", point)[axis] = round(float(value), 4)
     return point
 
 

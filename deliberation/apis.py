@@ -301,7 +301,9 @@ class DemographicsInputSerializer(serializers.Serializer):
 
 
 class JobSerializer(serializers.ModelSerializer):
-    conversation = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    conversation: serializers.SlugRelatedField[Conversation] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
 
     class Meta:
         model = Job
@@ -663,7 +665,9 @@ class DemographicsApi(APIView):
 
 class AuditEventSerializer(serializers.ModelSerializer):
     # null once the acting account is deleted, or for actions no account took
-    actor = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    actor: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = AuditEvent

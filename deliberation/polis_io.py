@@ -42,7 +42,7 @@ _MODERATION_FROM_POLIS = {
     0: Statement.Moderation.ACCEPTED,
     -1: Statement.Moderation.REJECTED,
 }
-_MODERATION_TO_POLIS = {
+_MODERATION_TO_POLIS: dict[str, int] = {
     Statement.Moderation.ACCEPTED: 1,
     Statement.Moderation.PENDING: 0,
     Statement.Moderation.REJECTED: -1,
@@ -93,10 +93,10 @@ def _usable_xids(conversation: Conversation, xids: dict[int, str]) -> dict[int, 
 def _upsert_participants(
     conversation: Conversation, pids: set[int], xids: dict[int, str]
 ) -> dict[int, int]:
-    existing = dict(
+    existing: dict[int, int] = dict(
         Participant.objects.filter(conversation=conversation, polis_pid__in=pids).values_list(
             "polis_pid", "pk"
-        )
+        )  # type: ignore[arg-type]  # polis_pid is set on every row this filter finds
     )
     xids = _usable_xids(conversation, xids)
     missing = [
@@ -109,14 +109,17 @@ def _upsert_participants(
     return dict(
         Participant.objects.filter(conversation=conversation, polis_pid__in=pids).values_list(
             "polis_pid", "pk"
-        )
+        )  # type: ignore[arg-type]  # polis_pid is set on every row this filter finds
     )
 
 
 def _upsert_statements(
     conversation: Conversation, comments: list[PolisComment], participants: dict[int, int]
 ) -> dict[int, int]:
-    existing = {s.polis_tid: s for s in conversation.statements.filter(polis_tid__isnull=False)}
+    existing: dict[int, Statement] = {
+        s.polis_tid: s  # type: ignore[misc]  # polis_tid is set: the filter says so
+        for s in conversation.statements.filter(polis_tid__isnull=False)
+    }
     taken = set(
         conversation.statements.filter(polis_tid__isnull=True).values_list("text_key", flat=True)
     )

@@ -189,7 +189,7 @@ def conversation_stats(*, conversation: Conversation) -> dict[str, int | float]:
     }
 
 
-def jobs_visible_to(user: object) -> QuerySet[Job]:
+def jobs_visible_to(user: Any) -> QuerySet[Job]:
     """Researchers and admins see every job; moderators those of their conversations."""
     jobs = Job.objects.select_related("conversation")
     if roles.is_researcher(user):

@@ -53,11 +53,8 @@ def votes_batch(asks: list[VoteAsk]) -> list[dict[str, Any] | Exception]:
     who = _participants(asks)
     hits: list[tuple[str, Any]] = []
     for ask, w in zip(asks, who, strict=True):
-        known = isinstance(w, tuple)
-        hits += [
-            ("vote_participant", w[0] if known else None),
-            ("vote_ip", ask.ip if known else None),
-        ]
+        pid = w[0] if isinstance(w, tuple) else None
+        hits += [("vote_participant", pid), ("vote_ip", None if pid is None else ask.ip)]
     limited = rate_limits_hit(hits)
     answers: list[Any] = []
     requests: list[services.VoteRequest] = []

@@ -63,11 +63,13 @@ def home(request: HttpRequest) -> HttpResponse:
     conversations = list(Conversation.objects.all()[:100])
     admin, researcher = roles.is_admin(request.user), roles.is_researcher(request.user)
     moderated = roles.moderated_ids(request.user)  # one query, not one per conversation
-    for conversation in conversations:
-        conversation.can_moderate = admin or conversation.pk in moderated
-        conversation.can_report = researcher or conversation.can_moderate
+    for conversation in conversations:  # the template reads these beside the model's fields
+        can_moderate = admin or conversation.pk in moderated
+        can_report = researcher or can_moderate
+        setattr(conversation, "can_moderate", can_moderate)  # noqa: B010
+        setattr(conversation, "can_report", can_report)  # noqa: B010
         # training runs need the same role as the report; constitutions are public
-        conversation.can_train = conversation.can_report
+        setattr(conversation, "can_train", can_report)  # noqa: B010
     context = {
         "conversations": conversations,
         "can_create": roles.can_create_conversation(request.user),

@@ -57,9 +57,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = drf_exceptions.NotFound()
     if isinstance(exc, PermissionDenied):
         exc = drf_exceptions.PermissionDenied()
-    response = drf_exception_handler(exc, context)
-    if response is None:
+    handled: Response | None = drf_exception_handler(exc, context)
+    if handled is None:
         return None
+    response = handled
     detail = response.data
     if isinstance(detail, dict) and set(detail) == {"detail"}:
         detail = detail["detail"]  # DRF's non-field errors: the message, not "detail: message"

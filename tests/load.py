@@ -5,8 +5,9 @@ Usage: `python -m tests.load [--participants 200] [--rate 1000] [--seconds 20]`.
 Starts the real server (uvicorn) on loopback against its own PostgreSQL database (Redis for the
 channel layer, so several server processes share websocket groups), then runs simulated
 participants — each joins, reads its first statement, then votes, each vote's answer carrying
-the next statement — plus websocket listeners. Reports sustained votes/s, p50/p99 latency and errors, then checks that every
-acknowledged vote is in the database exactly once. Only 127.0.0.1 is contacted.
+the next statement — plus websocket listeners. Reports sustained votes/s, p50/p99 latency and
+errors, then checks that every acknowledged vote is in the database exactly once. Only
+127.0.0.1 is contacted.
 
 `--rate` is the vote rate the crowd offers in all (votes/s): each participant starts a cycle
 every `participants / rate` seconds, as people who read a statement before they vote do, so the
