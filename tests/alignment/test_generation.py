@@ -25,8 +25,10 @@ class UniformModel(torch.nn.Module):
         self.config = SimpleNamespace(max_position_embeddings=4096)
         self.device = torch.device("cpu")
 
-    def forward(self, input_ids, attention_mask=None):  # noqa: ANN001
-        return SimpleNamespace(logits=torch.zeros(*input_ids.shape, self.vocab))
+    def forward(self, input_ids, attention_mask=None, position_ids=None, logits_to_keep=0):  # noqa: ANN001
+        """Same keywords as a transformers causal LM; `logits_to_keep` keeps the last k."""
+        width = logits_to_keep or input_ids.shape[1]
+        return SimpleNamespace(logits=torch.zeros(input_ids.shape[0], width, self.vocab))
 
 
 def test_uniform_model_scores_are_exact_and_judgements_are_even(tiny) -> None:
