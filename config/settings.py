@@ -83,7 +83,7 @@ MIDDLEWARE = [
     # included) and refuses oversized or hostile bodies before anything parses them.
     "kernel.middleware.ApiGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "kernel.static.StaticFilesMiddleware",  # WhiteNoise, async-capable
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -19,8 +19,10 @@ import logging
 import re
 from collections.abc import Callable
 from http import HTTPStatus
+from typing import Any
 from urllib.parse import unquote_to_bytes
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
@@ -106,19 +108,53 @@ def _as_json_error(response: HttpResponse) -> JsonResponse:
     return replaced
 
 
-class ApiGuardMiddleware:
+class _SyncAndAsync:
+    """A middleware that runs in whichever mode the stack around it runs.
+
+    Why: one sync-only middleware makes Django run the whole stack, and the async vote view
+    inside it, on the one thread it keeps for sync code, which serialises every request of a
+    process (measured: 340 votes/s instead of the batched view's rate). Subclasses write
+    `_before` (an early answer or None) and `_after` once; both modes call them.
+    """
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+        self.get_response = get_response
+        if iscoroutinefunction(get_response):
+            markcoroutinefunction(self)
+
+    def _before(self, request: HttpRequest) -> HttpResponse | None:
+        return None
+
+    def _after(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        return response
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if iscoroutinefunction(self):
+            return self._acall(request)
+        early = self._before(request)
+        return early if early is not None else self._after(request, self.get_response(request))
+
+    async def _acall(self, request: HttpRequest) -> HttpResponse:
+        early = self._before(request)
+        if early is not None:
+            return early
+        return self._after(request, await self.get_response(request))
+
+
+class ApiGuardMiddleware(_SyncAndAsync):
     """Refuse hostile /api/ input before parsing; make every /api/ error answer JSON."""
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def _before(self, request: HttpRequest) -> HttpResponse | None:
         if not request.path.startswith("/api/"):
-            return self.get_response(request)
-        refused = _query_problem(request) or _body_problem(request)
-        if refused is not None:
-            return refused
-        response = self.get_response(request)
+            return None
+        return _query_problem(request) or _body_problem(request)
+
+    def _after(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if not request.path.startswith("/api/"):
+            return response
         if response.status_code >= 400 and not _is_json(response):
             logger.info("non-JSON %s at %s made JSON", response.status_code, request.path)
             return _as_json_error(response)
@@ -129,7 +165,7 @@ class ApiGuardMiddleware:
 CSP_EXEMPT_PREFIXES = ("/api/docs/",)
 
 
-class ContentSecurityPolicyMiddleware:
+class ContentSecurityPolicyMiddleware(_SyncAndAsync):
     """Send `CONCORD_CSP` with every answer, so injected markup can run no script.
 
     The pages load their scripts and styles from /static/ only (no inline `<script>`, no
@@ -137,11 +173,7 @@ class ContentSecurityPolicyMiddleware:
     `tests/frontend/test_csp.py` checks page by page.
     """
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
+    def _after(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         policy = getattr(settings, "CONCORD_CSP", "")
         if policy and not request.path.startswith(CSP_EXEMPT_PREFIXES):
             response.headers.setdefault("Content-Security-Policy", policy)
