@@ -82,6 +82,9 @@ MIDDLEWARE = [
     # First, so that it sees every answer under /api/ (Django's own 400/403/404/500 pages
     # included) and refuses oversized or hostile bodies before anything parses them.
     "kernel.middleware.ApiGuardMiddleware",
+    "kernel.middleware.ContentSecurityPolicyMiddleware",
+    # Token votes go from here straight to the batched vote view (see its docstring).
+    "deliberation.vote_batching.VoteFastLaneMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "kernel.static.StaticFilesMiddleware",  # WhiteNoise, async-capable
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -91,7 +94,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "kernel.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -15,13 +15,17 @@ the DRF view, which casts through the same service one vote at a time; both answ
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 from typing import Any
 
-from asgiref.sync import sync_to_async
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponse
+from django.middleware.clickjacking import XFrameOptionsMiddleware
+from django.middleware.locale import LocaleMiddleware
+from django.middleware.security import SecurityMiddleware
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.parsers import JSONParser
@@ -136,3 +140,65 @@ async def votes_endpoint(request: HttpRequest, slug: str) -> HttpResponse:
 # The schema documents this URL through the DRF view it delegates to (same methods and shapes).
 votes_endpoint.cls = apis.VoteListApi  # type: ignore[attr-defined]
 votes_endpoint.initkwargs = {}  # type: ignore[attr-defined]
+
+
+class VoteFastLaneMiddleware:
+    """Send token votes straight to `votes_endpoint`, past the middlewares they do not need.
+
+    Why: Django runs each `MiddlewareMixin` middleware of an async stack through a thread hop
+    per call, and a per-request thread for them (asgiref's ThreadSensitiveContext): under a
+    voting burst that, not the vote, was most of each request's CPU (README, "Under load").
+    A token vote uses no session, cookie, CSRF token, account or message, so it skips
+    those middlewares. It still gets every header and check the others give any request:
+    Django's own `SecurityMiddleware` (HTTPS redirect, HSTS, nosniff, referrer and opener
+    policies), `LocaleMiddleware` (errors in the voter's language) and
+    `XFrameOptionsMiddleware`, called inline here because none of them touches the database,
+    and Django's host validation (`request.get_host()`). Placed after the kernel's guard and
+    CSP middlewares, which are async already, so they apply as to every request.
+    """
+
+    sync_capable = True  # under WSGI there is no batching: it passes every request on
+    async_capable = True
+    INLINE = (SecurityMiddleware, LocaleMiddleware, XFrameOptionsMiddleware)
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+        self.inline = [cls(get_response) for cls in self.INLINE]
+        if iscoroutinefunction(get_response):
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if not iscoroutinefunction(self):
+            return self.get_response(request)
+        return self._acall(request)
+
+    async def _acall(self, request: HttpRequest) -> HttpResponse:
+        match = _VOTES_PATH.match(request.path_info)
+        if match is None or not _takes_fast_lane(request):
+            return await self.get_response(request)
+        request.get_host()  # Django's ALLOWED_HOSTS check: DisallowedHost becomes its 400
+        for middleware in self.inline:
+            early = getattr(middleware, "process_request", _nothing)(request)
+            if early is not None:
+                return early
+        response = await votes_endpoint(request, match["slug"])
+        for middleware in reversed(self.inline):
+            response = middleware.process_response(request, response)
+        return response
+
+
+def _nothing(request: HttpRequest) -> None:
+    return None
+
+
+_VOTES_PATH = re.compile(r"^/api/v1/conversations/(?P<slug>[-a-zA-Z0-9_]+)/votes/$")
+
+
+def _takes_fast_lane(request: HttpRequest) -> bool:
+    return (
+        request.method == "POST"
+        and bool(request.headers.get("X-Participant-Token"))
+        and request.content_type == "application/json"
+        and isinstance(request, ASGIRequest)
+        and getattr(settings, "CONCORD_VOTE_BATCHING", True)
+    )

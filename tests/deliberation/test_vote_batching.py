@@ -159,7 +159,16 @@ def _script(world: World) -> list[tuple[str, str, str | None, object]]:
     ]
 
 
-CLIENT_HEADERS = ("content-type", "retry-after", "x-content-type-options", "x-frame-options")
+CLIENT_HEADERS = (
+    "content-type",
+    "retry-after",
+    "x-content-type-options",
+    "x-frame-options",
+    "referrer-policy",
+    "cross-origin-opener-policy",
+    "content-security-policy",
+    "content-language",
+)
 
 
 def _play(host: str, world: World) -> list[tuple[int, object, dict]]:
@@ -361,3 +370,14 @@ def test_arbitrary_vote_bodies_never_cause_a_server_error(server):
             assert {"message", "code"} <= set(answer), answer
 
     check()
+
+
+def test_a_token_vote_for_a_host_django_refuses_is_refused(server):
+    world = World.build("bad-host")
+    path = f"/api/v1/conversations/{world.slug}/votes/"
+    body = {"statement_id": world.statements[0], "value": 1}
+    status, data, _ = _request(
+        server, "POST", path, token=world.tokens[0], body=body, extra={"Host": "evil.example"}
+    )
+    assert status == 400 and json.loads(data)["message"]
+    assert not Vote.objects.filter(statement_id=world.statements[0]).exists()
