@@ -26,7 +26,7 @@ from deliberation.models import Conversation, Statement
 from kernel import jobs
 from kernel.errors import ApplicationError, NotFoundError
 from kernel.models import Job
-from kernel.taskqueue import job_enqueue
+from kernel.taskqueue import job_requeue
 
 PIPELINE_KIND = "alignment.pipeline"
 _PROGRESS_WRITE_S = 1.0
@@ -280,8 +280,6 @@ def training_run_create(
 
 def training_run_start(**kwargs: Any) -> TrainingRun:
     """Create a run and queue it for the worker (the request never trains)."""
-    from alignment.tasks import run_pipeline_task
-
     with transaction.atomic():
         run = training_run_create(**kwargs)
         job = jobs.job_create(
@@ -291,7 +289,7 @@ def training_run_start(**kwargs: Any) -> TrainingRun:
             user=kwargs.get("user"),
         )
         TrainingRun.objects.filter(pk=run.pk).update(job=job)
-        transaction.on_commit(lambda: job_enqueue(run_pipeline_task, job))
+        transaction.on_commit(lambda: job_requeue(job))
     run.refresh_from_db()
     return run
 
@@ -423,8 +421,6 @@ def training_runs_mark_interrupted() -> list[int]:
 
 def training_run_resume(*, run: TrainingRun, user: Any = None) -> TrainingRun:
     """Queue an interrupted or failed run again on its own folder (it resumes there)."""
-    from alignment.tasks import run_pipeline_task
-
     resumable = (TrainingRun.Status.INTERRUPTED, TrainingRun.Status.FAILED)
     if run.status not in resumable:
         raise ApplicationError(f"Only interrupted or failed runs resume; this one is {run.status}.")
@@ -436,7 +432,7 @@ def training_run_resume(*, run: TrainingRun, user: Any = None) -> TrainingRun:
             user=user,
         )
         TrainingRun.objects.filter(pk=run.pk).update(job=job, status=TrainingRun.Status.QUEUED)
-        transaction.on_commit(lambda: job_enqueue(run_pipeline_task, job))
+        transaction.on_commit(lambda: job_requeue(job))
     run.refresh_from_db()
     return run
 

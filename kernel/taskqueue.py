@@ -40,6 +40,8 @@ def _task_paths() -> dict[str, str]:
 
 
 def job_requeue(job: Job) -> None:
+    """Hand a job to the task its kind is registered with (first time or again): so an app's
+    services queue their own jobs without importing their tasks module."""
     path = _task_paths().get(job.kind)
     if path is None:
         Job.objects.filter(pk=job.pk).update(
