@@ -17,7 +17,7 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
@@ -182,8 +182,8 @@ class VoteFastLaneMiddleware:
             if early is not None:
                 return early
         response = await votes_endpoint(request, match["slug"])
-        for middleware in reversed(self.inline):
-            response = middleware.process_response(request, response)
+        for middleware in reversed(self.inline):  # each returns the response it was given
+            response = cast(HttpResponse, middleware.process_response(request, response))
         return response
 
 

@@ -59,10 +59,16 @@ def _log_in(page: Any, server: ConcordServer, username: str, password: str, path
 
 def _prepare(server: ConcordServer) -> tuple[str, str]:
     slug = server.call("demo_load")["slug"]  # with its simulated crowd
-    server.call("statement_submit_anonymously", slug=slug,
-                text="An AI assistant should always cite its sources.")
-    server.call("statement_submit_anonymously", slug=slug,
-                text="يجب أن يحترم المساعد الذكي خصوصية المستخدمين.")
+    server.call(
+        "statement_submit_anonymously",
+        slug=slug,
+        text="An AI assistant should always cite its sources.",
+    )
+    server.call(
+        "statement_submit_anonymously",
+        slug=slug,
+        text="يجب أن يحترم المساعد الذكي خصوصية المستخدمين.",
+    )
     seattle = "seattle"
     server.call("polis_load", folder=str(shared_polis_folder("15-per-hour-seattle")), slug=seattle)
     server.call("snapshot_build", slug=seattle)
@@ -93,8 +99,9 @@ def _participant(browser: Any, server: ConcordServer, slug: str) -> None:
         _shot(mobile, f"participant-mobile-{language}")
 
 
-def _pages_for(browser: Any, server: ConcordServer, user: tuple[str, str], path: str,
-               name: str) -> None:
+def _pages_for(
+    browser: Any, server: ConcordServer, user: tuple[str, str], path: str, name: str
+) -> None:
     for language in ("en", "ar"):
         page = _context(browser, server, language, DESKTOP).new_page()
         _log_in(page, server, *user, path)
@@ -120,8 +127,12 @@ def _alignment(browser: Any, server: ConcordServer, user: tuple[str, str], slug:
     page.goto(server.url(f"/c/{slug}/training/"))
     page.locator("#run-constitution option[value]:not([value=''])").first.wait_for(state="attached")
     page.locator("#run-model").fill("tiny")
-    for field, value in (("sft-steps", "2"), ("pref-steps", "2"), ("max-prompts", "4"),
-                         ("max-heldout", "2")):
+    for field, value in (
+        ("sft-steps", "2"),
+        ("pref-steps", "2"),
+        ("max-prompts", "4"),
+        ("max-heldout", "2"),
+    ):
         page.locator(f"#run-{field}").fill(value)
     page.locator("#start-form button[type=submit]").click()
     page.locator("#run-detail[data-run-id]").wait_for()
@@ -138,14 +149,19 @@ def _alignment(browser: Any, server: ConcordServer, user: tuple[str, str], slug:
 
 def main() -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="concord-shots-") as tmp, \
-            running_server(Path(tmp)) as server, launched_chromium() as browser:
+    with (
+        tempfile.TemporaryDirectory(prefix="concord-shots-") as tmp,
+        running_server(Path(tmp)) as server,
+        launched_chromium() as browser,
+    ):
         slug, seattle = _prepare(server)
         _participant(browser, server, slug)
-        _pages_for(browser, server, ("moderator", "concord-moderator"), f"/c/{slug}/moderate/",
-                   "moderator")
-        _pages_for(browser, server, ("researcher", "concord-researcher"),
-                   f"/c/{seattle}/report/", "report")
+        _pages_for(
+            browser, server, ("moderator", "concord-moderator"), f"/c/{slug}/moderate/", "moderator"
+        )
+        _pages_for(
+            browser, server, ("researcher", "concord-researcher"), f"/c/{seattle}/report/", "report"
+        )
         _alignment(browser, server, ("researcher", "concord-researcher"), seattle)
         home = _context(browser, server, "en", DESKTOP).new_page()
         home.goto(server.url("/"))

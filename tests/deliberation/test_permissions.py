@@ -83,6 +83,11 @@ TABLE = [
     ("post", C + "training-runs/", {"model": "tiny"}, (403, 403, 403, 202, 403, 202, 202)),
     ("get", "/api/v1/training-runs/{run}/", None, (403, 403, 403, 200, 403, 200, 200)),
     ("get", "/api/v1/training-runs/{run}/export/", None, (403, 403, 403, 200, 403, 200, 200)),
+    # the world's run is queued, not interrupted: those who may resume it hear why they cannot
+    ("post", "/api/v1/training-runs/{run}/resume/", None, (403, 403, 403, 400, 403, 400, 400)),
+    ("get", "/api/v1/constitutions/{constitution}/prompts/", None,
+     (200, 200, 200, 200, 200, 200, 200)),
+    ("get", "/api/v1/constitutions/{draft}/prompts/", None, (404, 404, 404, 200, 404, 200, 200)),
 ]  # fmt: skip
 
 P = "/c/{slug}/"

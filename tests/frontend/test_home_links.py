@@ -15,8 +15,16 @@ def _links(user) -> set[str]:  # type: ignore[no-untyped-def]
     if user is not None:
         client.force_login(user)
     html = client.get("/").content.decode()
-    return {path for path in ("/c/mine/moderate/", "/c/mine/report/", "/c/theirs/moderate/",
-                              "/c/theirs/report/") if f'href="{path}"' in html}
+    return {
+        path
+        for path in (
+            "/c/mine/moderate/",
+            "/c/mine/report/",
+            "/c/theirs/moderate/",
+            "/c/theirs/report/",
+        )
+        if f'href="{path}"' in html
+    }
 
 
 def test_each_role_sees_only_its_links():
@@ -27,7 +35,8 @@ def test_each_role_sees_only_its_links():
     assert _links(None) == set()
     assert _links(moderator) == {"/c/mine/moderate/", "/c/mine/report/"}
     assert _links(UserFactory(username="res", groups=["researchers"])) == {
-        "/c/mine/report/", "/c/theirs/report/"
+        "/c/mine/report/",
+        "/c/theirs/report/",
     }
     admin = UserFactory(username="root", is_superuser=True, is_staff=True)
     assert len(_links(admin)) == 4

@@ -7,18 +7,36 @@ test uses a real second process, as the worker is one.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import functools
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from kernel.channel_layer import SQLiteChannelLayer
 
-pytestmark = pytest.mark.asyncio
+
+def own_loop(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
+    """Run an async test on a fresh event loop in its own thread.
+
+    Why not pytest-asyncio here: the browser tests' sync Playwright keeps an event loop
+    running in the main thread for the whole session, and these tests run after them.
+    """
+
+    @functools.wraps(test)
+    def run(*args: Any, **kwargs: Any) -> None:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            pool.submit(asyncio.run, test(*args, **kwargs)).result()
+
+    return run
 
 
+@own_loop
 async def test_a_group_send_from_one_process_reaches_a_member_in_another(tmp_path: Path) -> None:
     server, worker = SQLiteChannelLayer(tmp_path / "c"), SQLiteChannelLayer(tmp_path / "c")
     channel = await server.new_channel()
@@ -29,6 +47,7 @@ async def test_a_group_send_from_one_process_reaches_a_member_in_another(tmp_pat
     await server.close()
 
 
+@own_loop
 async def test_a_discarded_member_hears_nothing_and_others_still_do(tmp_path: Path) -> None:
     layer = SQLiteChannelLayer(tmp_path / "c")
     gone, stays = await layer.new_channel(), await layer.new_channel()
@@ -42,6 +61,7 @@ async def test_a_discarded_member_hears_nothing_and_others_still_do(tmp_path: Pa
     await layer.close()
 
 
+@own_loop
 async def test_messages_keep_their_order_and_bytes(tmp_path: Path) -> None:
     layer = SQLiteChannelLayer(tmp_path / "c")
     channel = await layer.new_channel()
@@ -53,6 +73,7 @@ async def test_messages_keep_their_order_and_bytes(tmp_path: Path) -> None:
     await layer.close()
 
 
+@own_loop
 async def test_a_full_channel_refuses_more(tmp_path: Path) -> None:
     from channels.exceptions import ChannelFull
 
@@ -64,6 +85,7 @@ async def test_a_full_channel_refuses_more(tmp_path: Path) -> None:
         await layer.send(channel, {"type": "x"})
 
 
+@own_loop
 async def test_expired_messages_are_not_delivered(tmp_path: Path) -> None:
     layer = SQLiteChannelLayer(tmp_path / "c", expiry=1)
     channel = await layer.new_channel()
@@ -74,6 +96,7 @@ async def test_expired_messages_are_not_delivered(tmp_path: Path) -> None:
     await layer.close()
 
 
+@own_loop
 async def test_a_separate_process_sends_to_a_group_this_process_listens_to(tmp_path: Path) -> None:
     path = tmp_path / "c"
     layer = SQLiteChannelLayer(path)

@@ -133,8 +133,10 @@
   }
 
   /** Identical content makes no new version: the server answers with the one that exists. */
-  function isKnown(row) {
-    return state.versions.some(function (r) { return r.id === row.id; });
+  /** The ids of the versions shown now: taken before a build or import is sent, because a
+   * live event may reload the list (with the new version) before the answer arrives. */
+  function knownIds() {
+    return state.versions.map(function (r) { return r.id; });
   }
 
   function publishButton(row) {
@@ -263,9 +265,10 @@
     if (threshold !== null && !(threshold > 0 && threshold <= 1)) { status(out, C.t("threshold_range"), true); return; }
     const body = { rule: $("build-rule").value, threshold: threshold, dedup: "tfidf", per_group: $("build-per-group").checked };
     status(out, C.t("working"), false);
+    const before = knownIds();
     try {
       const built = (await C.api("POST", base + "constitutions/", body)).data;
-      const known = built.filter(isKnown);
+      const known = built.filter(function (row) { return before.indexOf(row.id) >= 0; });
       status(out, known.length === built.length ? C.t("already_version", { label: label(built[0]) }) : C.t("built", { n: built.length - known.length }), false);
       await load(built.length ? built[0].id : null);
     } catch (error) {
@@ -285,9 +288,10 @@
     const wrapped = data && typeof data === "object" && data.document && !data.principles;
     const body = wrapped ? raw : '{"document": ' + raw + "}";
     status(out, C.t("working"), false);
+    const before = knownIds();
     try {
       const built = (await C.api("POST", base + "constitutions/", undefined, { rawBody: body })).data;
-      status(out, isKnown(built[0]) ? C.t("already_version", { label: label(built[0]) }) : C.t("imported", { version: built[0].version }), false);
+      status(out, before.indexOf(built[0].id) >= 0 ? C.t("already_version", { label: label(built[0]) }) : C.t("imported", { version: built[0].version }), false);
       await load(built[0].id);
     } catch (error) {
       status(out, C.errorText(error), true);
