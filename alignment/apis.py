@@ -20,6 +20,7 @@ from alignment import constitution as const
 from alignment import services
 from alignment.models import ConstitutionVersion, TrainingRun
 from deliberation.apis import conversation_or_404, require_reader
+from deliberation.models import Conversation
 from kernel import roles
 from kernel.errors import PermissionDeniedError
 
@@ -27,7 +28,9 @@ EXPORT_SKIP_SUFFIXES = (".pt", ".bin")  # optimizer states and pickles stay on t
 
 
 class ConstitutionSerializer(serializers.ModelSerializer):
-    conversation = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    conversation: serializers.SlugRelatedField[Conversation] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
 
     class Meta:
         model = ConstitutionVersion
@@ -152,7 +155,9 @@ class ConstitutionPublishApi(APIView):
 
 
 class TrainingRunSerializer(serializers.ModelSerializer):
-    conversation = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    conversation: serializers.SlugRelatedField[Conversation] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
 
     class Meta:
         model = TrainingRun

@@ -398,7 +398,8 @@ def _batch_records(
         1000 * index,
     )
     initial = [clean_answer(t).text for t in raw]
-    current, rounds = list(initial), [[] for _ in batch]
+    current = list(initial)
+    rounds: list[list[dict[str, Any]]] = [[] for _ in batch]
     for r in range(settings.rounds):
         choices = [_sample(rng, p, constitution) for rng, p in zip(rngs, batch, strict=True)]
         steps = _one_round(

@@ -14,7 +14,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from alignment.config import AlignmentError, ChainConfig, GenerationSettings
 
@@ -136,7 +136,8 @@ def cmd_train(args: argparse.Namespace) -> None:
     config = cls(
         output_dir=args.out,
         max_steps=args.steps,
-        learning_rate=args.learning_rate or cls.__dataclass_fields__["learning_rate"].default,
+        learning_rate=args.learning_rate
+        or cast(float, cls.__dataclass_fields__["learning_rate"].default),
         per_device_train_batch_size=args.batch_size,
         max_length=args.max_length,
         save_steps=args.save_steps,
@@ -145,7 +146,8 @@ def cmd_train(args: argparse.Namespace) -> None:
     )
     bar = _progress_bar(args.stage)
     if args.stage == "sft":
-        result = train_sft(model_path, args.data, config, progress=bar)
+        # cls is SFTRunConfig on this branch; mypy joins the two classes to TrainConfig.
+        result = train_sft(model_path, args.data, cast(SFTRunConfig, config), progress=bar)
     else:
         result = train_preference(model_path, args.data, config, method=args.stage, progress=bar)
     print(json.dumps(result.to_dict(), indent=2))

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 # ------------------------------------------------------------------------------------ errors
 
@@ -353,6 +353,10 @@ class ChainConfig:
         _require(self.device in DEVICES, f"device must be one of {DEVICES}, got {self.device!r}")
         object.__setattr__(self, "statement_ids", tuple(str(s) for s in self.statement_ids))
 
+    @overload
+    def stage_config(self, stage: Literal["sft"], output_dir: Path) -> SFTRunConfig: ...
+    @overload
+    def stage_config(self, stage: str, output_dir: Path) -> TrainConfig: ...
     def stage_config(self, stage: str, output_dir: Path) -> TrainConfig:
         """The TrainConfig for 'sft', 'dpo' or 'kto' under this chain's settings."""
         cls = SFTRunConfig if stage == "sft" else preference_config_class(stage)

@@ -536,7 +536,7 @@ def _canonical(data: Any) -> str:
 
 
 def _source_dict(s: SourceStatement) -> dict[str, Any]:
-    data = {
+    data: dict[str, Any] = {
         "id": s.id,
         "text": s.text,
         "scores": dict(s.scores),

@@ -26,7 +26,7 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from alignment.cai_data import Prompt
 from alignment.constitution import Constitution
@@ -175,6 +175,13 @@ def representativeness(
     return {"groups": groups, "collective": scores.get("collective"), "least_represented": least}
 
 
+class _BootKwargs(TypedDict):
+    """The bootstrap keyword arguments (`n_boot`, `seed`) passed on to `mean_ci` and co."""
+
+    n_boot: int
+    seed: int
+
+
 def group_stances(
     base: tuple[Any, Any],
     tuned: tuple[Any, Any],
@@ -189,7 +196,7 @@ def group_stances(
         name: stance_agree(*m, texts, settings.batch_size)
         for name, m in (("base", base), ("tuned", tuned))
     }
-    kw = {"n_boot": settings.n_boot, "seed": settings.seed}
+    kw: _BootKwargs = {"n_boot": settings.n_boot, "seed": settings.seed}
     return {
         "n_statements": len(statements),
         "metric": "1 - W1/(N-1), N=2 (agree, disagree): 1 - |P_model(agree) - P_group(agree)|",
@@ -237,7 +244,7 @@ def shipped_checks(
     base: tuple[Any, Any], tuned: tuple[Any, Any], settings: EvalSettings
 ) -> dict[str, Any]:
     """Multiple-choice capability and BBQ-style bias accuracy, base vs tuned, with intervals."""
-    kw = {"n_boot": settings.n_boot, "seed": settings.seed}
+    kw: _BootKwargs = {"n_boot": settings.n_boot, "seed": settings.seed}
     cap, bias = _jsonl("capability.jsonl"), _jsonl("bias.jsonl")
     out: dict[str, Any] = {"capability_items": len(cap), "bias_items": len(bias)}
     ambiguous = [i for i, x in enumerate(bias) if x["answer"] != x["stereotyped"]]
@@ -306,7 +313,7 @@ def pairwise(
         for p, pr, t, b in zip(prompts, principles, tuned_answers, base_answers, strict=True)
     ]
     judgements = judge_pairs(*judge, items, batch_size=settings.batch_size)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for p, pr, j, t, b in zip(
         prompts, principles, judgements, tuned_answers, base_answers, strict=True
     ):

@@ -14,7 +14,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 Progress = Callable[[int, int], None]
 Message = dict[str, str]
@@ -220,7 +220,7 @@ def completion_logprobs(
     Prompt and completion are tokenised separately and concatenated, so the completion's tokens
     are exactly those scored; long prompts are cut from the left.
     """
-    limit = max_length or getattr(model.config, "max_position_embeddings", 2048)
+    limit = max_length or cast(int, getattr(model.config, "max_position_embeddings", 2048))
     pairs = [_pair_ids(tokenizer, p, c, limit) for p, c in zip(prompts, completions, strict=True)]
     scores: list[float] = []
     for rows in _batches(len(pairs), batch_size):

@@ -72,7 +72,7 @@ def default_cache_dir() -> Path:
     return Path(env) if env else Path.home() / ".cache" / "concord" / "models"
 
 
-def _build_atomically(target: Path, build: Callable[[Path], None]) -> Path:
+def _build_atomically(target: Path, build: Callable[[Path], object]) -> Path:
     """Build into a temp folder beside `target` and rename, so a crash never leaves half a model."""
     if (target / "config.json").exists():
         return target
@@ -324,7 +324,9 @@ def load_from_path(path: Path, *, device: str | None = None, dtype: str | None =
         model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype(dtype, target))
     except (OSError, ValueError) as exc:
         raise ModelLoadError(f"cannot load model from {path}: {exc}") from exc
-    return model.to(target).eval()
+    # typeshed's functools._Wrapped (from `@wraps` on PreTrainedModel.to) lacks __get__, so mypy
+    # does not bind `self` and checks `target` against it.
+    return model.to(target).eval()  # type: ignore[arg-type]
 
 
 def load_tokenizer(path: Path) -> Any:

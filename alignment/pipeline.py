@@ -98,7 +98,7 @@ def write_json_atomic(path: Path, data: Any) -> None:
 
 def environment() -> dict[str, Any]:
     """Library versions, Python and the code commit, so a run can be reproduced."""
-    versions = {}
+    versions: dict[str, str | None] = {}
     for name in LIBRARIES:
         try:
             versions[name] = metadata.version(name)
