@@ -7,7 +7,9 @@
   "use strict";
   const C = window.Concord;
   const base = "/api/v1/conversations/" + encodeURIComponent(C.config.slug) + "/";
-  const state = { isOpen: C.config.is_open };
+  // `selected`: the ids ticked for a bulk decision, kept across the live re-renders of the
+  // queue and the table (a re-render must not untick what the moderator chose).
+  const state = { isOpen: C.config.is_open, selected: {} };
   const $ = function (id) { return document.getElementById(id); };
 
   function say(node, message, isError) {
@@ -67,7 +69,14 @@
   }
 
   function selectBox(statement) {
-    return C.el("input", { type: "checkbox", class: "select-statement", value: statement.id, "aria-label": C.t("select") + ": " + statement.text });
+    const box = C.el("input", { type: "checkbox", class: "select-statement", value: statement.id, "aria-label": C.t("select") + ": " + statement.text });
+    box.checked = Boolean(state.selected[statement.id]);
+    box.addEventListener("change", function () {
+      if (box.checked) state.selected[statement.id] = true;
+      else delete state.selected[statement.id];
+      document.querySelectorAll(".select-statement[value='" + statement.id + "']").forEach(function (other) { other.checked = box.checked; });
+    });
+    return box;
   }
 
   function queueItem(statement) {
@@ -139,9 +148,7 @@
   // --- bulk moderation ------------------------------------------------------------------------
 
   function selectedIds() {
-    const ids = {};
-    document.querySelectorAll(".select-statement:checked").forEach(function (box) { ids[box.value] = true; });
-    return Object.keys(ids).map(Number);
+    return Object.keys(state.selected).map(Number);
   }
 
   async function moderateSelected(decision) {
@@ -153,6 +160,7 @@
     try {
       const data = (await C.api("POST", base + "statements/moderate/", { statement_ids: ids, state: decision, reason: reason })).data;
       say(status, C.t(decision === "accepted" ? "bulk_accepted" : "bulk_rejected", { n: data.statements.length }));
+      state.selected = {};
       refreshAll();
     } catch (error) { fail(status)(error); }
   }
