@@ -118,6 +118,8 @@ def _read(request: HttpRequest, slug: str, token: str) -> VoteAsk:
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> HttpResponse:
     response = HttpResponse(JSONRenderer().render(body), status=status, headers=headers)
     response["Content-Type"] = "application/json"
+    # As CommonMiddleware would (the fast lane skips it): no chunked encoding for a small body.
+    response["Content-Length"] = str(len(response.content))
     return response
 
 

@@ -179,7 +179,9 @@ def _play(host: str, world: World) -> list[tuple[int, object, dict]]:
             continue
         status, data, headers = _request(host, method, path, token=token, body=body)
         parsed = world.normalise(json.loads(data)) if data else None
-        answers.append((status, parsed, {h: headers.get(h) for h in CLIENT_HEADERS}))
+        seen = {h: headers.get(h) for h in CLIENT_HEADERS}
+        seen["sized"] = "content-length" in headers  # no chunked encoding, either way
+        answers.append((status, parsed, seen))
     return answers
 
 
