@@ -504,10 +504,10 @@ REVOKED_TOKEN = "This participant token was revoked; join again."
 
 def participants_from_tokens(
     tokens: Sequence[tuple[int, str]],
-) -> list[tuple[int, int] | ApplicationError]:
-    """(participant id, conversation id) for each (conversation id, token), or why not: forged,
-    expired, another conversation's, an unknown participant, or revoked since issued. One query
-    for the whole list: the batched vote view identifies every voter of a batch at once."""
+) -> list[Participant | ApplicationError]:
+    """The participant each (conversation id, token) names, or why not: forged, expired,
+    another conversation's, an unknown participant, or revoked since issued. One query for
+    the whole list: the batched vote view identifies every voter of a batch at once."""
     claimed: list[tuple[Any, int, int] | ApplicationError] = []
     for conversation_id, token in tokens:
         try:
@@ -517,27 +517,27 @@ def participants_from_tokens(
         else:
             claimed.append((data.get("p"), conversation_id, data.get("v", 0)))
     wanted = {c[0] for c in claimed if isinstance(c, tuple) and isinstance(c[0], int)}
-    rows = Participant.objects.filter(pk__in=wanted)
-    live = {(p, c): v for p, c, v in rows.values_list("pk", "conversation_id", "token_version")}
-    found: list[tuple[int, int] | ApplicationError] = []
+    live = {(p.pk, p.conversation_id): p for p in Participant.objects.filter(pk__in=wanted)}
+    found: list[Participant | ApplicationError] = []
     for c in claimed:
         if isinstance(c, ApplicationError):
             found.append(c)
-        elif (c[0], c[1]) not in live:
+            continue
+        participant = live.get((c[0], c[1]))
+        if participant is None:
             found.append(PermissionDeniedError(UNKNOWN_PARTICIPANT))
-        elif live[(c[0], c[1])] != c[2]:
+        elif participant.token_version != c[2]:
             found.append(PermissionDeniedError(REVOKED_TOKEN))
         else:
-            found.append((c[0], c[1]))
+            found.append(participant)
     return found
 
 
 def participant_from_token(*, conversation: Conversation, token: str) -> Participant:
     """The live participant a token names: `participants_from_tokens` for one token."""
-    who = participants_from_tokens([(conversation.pk, token)])[0]
-    if isinstance(who, ApplicationError):
-        raise who
-    participant = Participant.objects.get(pk=who[0])
+    participant = participants_from_tokens([(conversation.pk, token)])[0]
+    if isinstance(participant, ApplicationError):
+        raise participant
     participant.conversation = conversation
     return participant
 
@@ -621,7 +621,10 @@ VoteOutcome = VoteCast | ApplicationError
 
 def vote_cast(*, participant: Participant, statement_id: Any, value: Any) -> VoteCast:
     """Record one participant's vote: `votes_cast` with a list of one, raising its error."""
-    request = VoteRequest(participant.pk, participant.conversation_id, statement_id, value)
+    return _vote_one(VoteRequest(participant.pk, participant.conversation_id, statement_id, value))
+
+
+def _vote_one(request: VoteRequest) -> VoteCast:
     outcome = votes_cast([request])[0]
     if isinstance(outcome, ApplicationError):
         raise outcome
@@ -780,11 +783,9 @@ def _request_recompute(conversation_id: int) -> None:
 
 def vote_withdraw(*, participant: Participant, statement_id: Any) -> VoteCast:
     """Take a vote back: through `votes_cast`, the one place votes are written."""
-    request = VoteRequest(participant.pk, participant.conversation_id, statement_id, WITHDRAW)
-    outcome = votes_cast([request])[0]
-    if isinstance(outcome, ApplicationError):
-        raise outcome
-    return outcome
+    return _vote_one(
+        VoteRequest(participant.pk, participant.conversation_id, statement_id, WITHDRAW)
+    )
 
 
 @transaction.atomic

@@ -15,7 +15,6 @@ the DRF view, which casts through the same service one vote at a time; both answ
 from __future__ import annotations
 
 import io
-import re
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -26,6 +25,7 @@ from django.http import HttpRequest, HttpResponse
 from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.locale import LocaleMiddleware
 from django.middleware.security import SecurityMiddleware
+from django.urls import Resolver404, ResolverMatch, resolve
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.parsers import JSONParser
@@ -96,7 +96,15 @@ def _participants(asks: list[VoteAsk]) -> list[tuple[int, int] | ApplicationErro
     )
     known = [ask for ask in asks if ask.slug in ids]
     found = iter(services.participants_from_tokens([(ids[a.slug], a.token) for a in known]))
-    return [next(found) if ask.slug in ids else NotFoundError("Not found.") for ask in asks]
+    who: list[tuple[int, int] | ApplicationError] = []
+    for ask in asks:
+        participant = next(found) if ask.slug in ids else NotFoundError("Not found.")
+        who.append(
+            participant
+            if isinstance(participant, ApplicationError)
+            else (participant.pk, participant.conversation_id)
+        )
+    return who
 
 
 _batcher: GroupCommit[VoteAsk, dict[str, Any] | Exception] = GroupCommit("votes", votes_batch)
@@ -125,13 +133,9 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
 
 @csrf_exempt  # token voters carry no session; the DRF view checks CSRF for session voters
 async def votes_endpoint(request: HttpRequest, slug: str) -> HttpResponse:
-    token = request.headers.get("X-Participant-Token", "")
-    is_json = request.content_type == "application/json"
-    # Under WSGI (and Django's test client) each request has a thread and a loop of its own:
-    # nothing to batch with, and the request's own thread must do its database work.
-    batching = getattr(settings, "CONCORD_VOTE_BATCHING", True) and isinstance(request, ASGIRequest)
-    if request.method != "POST" or not token or not is_json or not batching:
+    if not _batchable(request):
         return await _drf_votes(request, slug=slug)
+    token = request.headers["X-Participant-Token"]
     answer = await _batcher.submit(_read(request, slug, token))
     if isinstance(answer, Exception):
         status, body, headers = error_parts(answer)
@@ -175,15 +179,15 @@ class VoteFastLaneMiddleware:
         return self._acall(request)
 
     async def _acall(self, request: HttpRequest) -> HttpResponse:
-        match = _VOTES_PATH.match(request.path_info)
-        if match is None or not _takes_fast_lane(request):
+        match = _votes_route(request) if _batchable(request) else None
+        if match is None:
             return await self.get_response(request)
         request.get_host()  # Django's ALLOWED_HOSTS check: DisallowedHost becomes its 400
         for middleware in self.inline:
             early = getattr(middleware, "process_request", _nothing)(request)
             if early is not None:
                 return early
-        response = await votes_endpoint(request, match["slug"])
+        response = await votes_endpoint(request, match.kwargs["slug"])
         for middleware in reversed(self.inline):  # each returns the response it was given
             response = cast(HttpResponse, middleware.process_response(request, response))
         return response
@@ -193,10 +197,10 @@ def _nothing(request: HttpRequest) -> None:
     return None
 
 
-_VOTES_PATH = re.compile(r"^/api/v1/conversations/(?P<slug>[-a-zA-Z0-9_]+)/votes/$")
-
-
-def _takes_fast_lane(request: HttpRequest) -> bool:
+def _batchable(request: HttpRequest) -> bool:
+    """A token vote with a JSON body, under ASGI with batching on. Under WSGI (and Django's
+    test client) each request has a thread and a loop of its own: nothing to batch with, and
+    the request's own thread must do its database work."""
     return (
         request.method == "POST"
         and bool(request.headers.get("X-Participant-Token"))
@@ -204,3 +208,13 @@ def _takes_fast_lane(request: HttpRequest) -> bool:
         and isinstance(request, ASGIRequest)
         and getattr(settings, "CONCORD_VOTE_BATCHING", True)
     )
+
+
+def _votes_route(request: HttpRequest) -> ResolverMatch | None:
+    """The URLconf's match when this request is for the votes view (the route is the URLconf's,
+    not a second copy here); only resolved for requests `_batchable` already let through."""
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return None
+    return match if match.func is votes_endpoint else None
