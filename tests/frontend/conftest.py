@@ -12,8 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.frontend.harness import CHROMIUM, ConcordServer, launched_chromium, running_server
+
+# Assertions wait for their condition as long as actions do (Playwright's own default is 5 s):
+# on a busy CI machine a vote or a submitted statement can take longer than that to show.
+expect.set_options(timeout=15_000)
 
 
 @pytest.fixture(scope="session")
