@@ -28,6 +28,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 __all__ = [
     "PolisComment",
     "PolisExport",
@@ -263,8 +265,7 @@ def _parse_votes(table: _Table, known: set[int]) -> list[PolisVote]:
             votes.append(_slow_vote(table, line, row, known))
             continue
         votes.append(PolisVote(pid, tid, vote, stamp))
-    order = sorted(range(len(votes)), key=lambda i: _time_key(votes[i], i))
-    return [votes[i] for i in order]
+    return [votes[i] for i in _time_order(votes)]
 
 
 def _slow_vote(table: _Table, line: int, row: list[str], known: set[int]) -> PolisVote:
@@ -278,6 +279,27 @@ def _slow_vote(table: _Table, line: int, row: list[str], known: set[int]) -> Pol
         vote=vote,  # type: ignore[arg-type]
         timestamp_ms=_optional_int(table, line, row, "timestamp"),
     )
+
+
+def _time_order(votes: list[PolisVote]) -> list[int]:
+    """Indices of ``votes`` sorted by time, stable, votes without a timestamp last.
+
+    A numpy argsort (several times faster than a Python key sort on 50k votes); a timestamp
+    outside int64 falls back to the key sort.
+    """
+    last = np.iinfo(np.int64).max
+    try:
+        stamps = np.fromiter(
+            (last if v.timestamp_ms is None else v.timestamp_ms for v in votes),
+            np.int64,
+            len(votes),
+        )
+    except OverflowError:
+        return sorted(range(len(votes)), key=lambda i: _time_key(votes[i], i))
+    none = stamps == last
+    if none.any():  # a real timestamp equal to the sentinel must still sort before them
+        return np.lexsort((stamps, none)).tolist()
+    return np.argsort(stamps, kind="stable").tolist()
 
 
 def _time_key(vote: PolisVote, i: int) -> tuple[int, int, int]:
@@ -509,7 +531,7 @@ def write_polis_export(
     folder.mkdir(parents=True, exist_ok=True)
     comment_list = sorted(comments, key=lambda c: c.tid)
     events = list(votes)
-    events = [events[i] for i in sorted(range(len(events)), key=lambda i: _time_key(events[i], i))]
+    events = [events[i] for i in _time_order(events)]
     latest = latest_votes(events)
     _write_csv(folder / "comments.csv", COMMENTS_HEADER, _comment_rows(comment_list, latest))
     _write_csv(
@@ -605,7 +627,7 @@ def read_polis_api_json(path: str | Path) -> PolisExport:
     comments = [_api_comment(r, comments_path, i) for i, r in enumerate(records)]
     known = {c.tid for c in comments}
     votes = [_api_vote(r, votes_path, i, known) for i, r in enumerate(_json_records(votes_path))]
-    order = sorted(range(len(votes)), key=lambda i: _time_key(votes[i], i))
+    order = _time_order(votes)
     return PolisExport(sorted(comments, key=lambda c: c.tid), [votes[i] for i in order], {})
 
 
