@@ -56,6 +56,7 @@ def _generation_settings(args: argparse.Namespace) -> GenerationSettings:
         batch_size=args.batch_size,
         seed=args.seed,
         ai_feedback=not args.no_ai_feedback,
+        engine=args.engine,
     )
 
 
@@ -98,7 +99,10 @@ def cmd_generate(args: argparse.Namespace) -> None:
 
     c = from_json(Path(args.constitution).read_text(encoding="utf-8"))
     prompts = load_prompts(args.prompts or fixture_prompts("train"), limit=args.max_prompts)
+    from alignment.engines import attach_selected
+
     lm = load_model(args.model, device=args.device)
+    attach_selected(lm.model, lm.path, args.engine, device=args.device, seed=args.seed)
     stats = generate_cai(
         lm.model,
         lm.tokenizer,
@@ -170,7 +174,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
         prompts,
         preference_rows=rows,
         device=args.device,
-        settings=EvalSettings(max_new_tokens=args.max_new_tokens),
+        settings=EvalSettings(max_new_tokens=args.max_new_tokens, engine=args.engine),
         progress=_progress_bar("evaluate"),
     )
     Path(args.out).write_text(json.dumps(result, indent=2, ensure_ascii=False))
@@ -203,6 +207,7 @@ def cmd_chain(args: argparse.Namespace) -> None:
         use_lora=args.lora,
         device=args.device or "auto",
         seed=args.seed,
+        seeds=tuple(args.seeds or ()),
         preference_source=args.preference_source,
         pair_margin=args.pair_margin,
         critic_model=args.critic_model,
@@ -213,6 +218,9 @@ def cmd_chain(args: argparse.Namespace) -> None:
         languages=tuple(args.languages or ()),
         topic=args.topic,
         circumstances=args.circumstances,
+        heldout_statements=args.heldout_statements,
+        bootstrap=args.bootstrap,
+        calibration_limit=args.calibration_limit,
     )
     bars: dict[str, Any] = {}
 
@@ -325,6 +333,12 @@ def _add_generation(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-ai-feedback", action="store_true")
     p.add_argument("--device", default=None, choices=("cpu", "cuda", "auto"))
     p.add_argument("--max-prompts", type=int, default=None)
+    p.add_argument(
+        "--engine",
+        default="auto",
+        choices=("auto", "transformers", "vllm"),
+        help="generation engine (auto: vLLM with a CUDA GPU and the vllm package)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -374,6 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-prompts", type=int, default=None)
     p.add_argument("--pairs", default=None, help="held-out DPO JSONL for reward accuracy")
     p.add_argument("--max-new-tokens", type=int, default=96)
+    p.add_argument("--engine", default="auto", choices=("auto", "transformers", "vllm"))
     p.add_argument("--device", default=None, choices=("cpu", "cuda", "auto"))
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_evaluate)
@@ -403,6 +418,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--languages", nargs="*", default=None, help="conversation languages")
     p.add_argument("--topic", default=None)
     p.add_argument("--circumstances", default="exclude", choices=("exclude", "flag", "keep"))
+    p.add_argument(
+        "--seeds",
+        type=int,
+        nargs="*",
+        default=None,
+        help="training seeds (e.g. 0 1 2): train and evaluate once per seed, aggregate",
+    )
+    p.add_argument(
+        "--heldout-statements",
+        type=float,
+        default=1.0,
+        help="share of the held-out statements used for the per-group evaluation",
+    )
+    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples")
+    p.add_argument("--calibration-limit", type=int, default=None, help="first N judge pairs")
     p.set_defaults(func=cmd_chain)
 
     p = sub.add_parser("calibrate-judge", help="judge accuracy/decisiveness/position bias")

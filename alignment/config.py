@@ -243,9 +243,18 @@ class GenerationSettings:
     temperature: float = _help("Sampling temperature (when do_sample).", 0.7)
     seed: int = _help("Seed for principle sampling and sampling.", 0)
     ai_feedback: bool = _help("Also judge (initial, revision) by a principle.", True)
+    engine: str = _help(
+        "Generation engine: 'auto' (vLLM when a CUDA device and the vllm package are there, "
+        "else transformers), 'transformers' or 'vllm' (an error when it cannot run).",
+        "auto",
+    )
 
     def __post_init__(self) -> None:
         _require(1 <= self.rounds <= 8, f"rounds must be in 1..8, got {self.rounds}")
+        _require(
+            self.engine in ("auto", "transformers", "vllm"),
+            f"engine must be auto, transformers or vllm, not {self.engine!r}",
+        )
         _require(self.max_new_tokens >= 1, "max_new_tokens must be >= 1")
         _require(self.batch_size >= 1, "batch_size must be >= 1")
         _require(self.temperature > 0, "temperature must be > 0")
@@ -292,6 +301,11 @@ class ChainConfig:
     use_lora: bool = _help("Train LoRA adapters.", False)
     device: str = _help("auto, cpu or cuda.", "auto")
     seed: int = _help("Seed for everything.", 0)
+    seeds: tuple[int, ...] = _help(
+        "Training seeds: one SFT + DPO/KTO training and evaluation per seed on the same data, "
+        "aggregated with a t interval (empty: just `seed`). The first is the run's main model.",
+        (),
+    )
     cache_dir: str | None = _help("Model cache folder (None: ~/.cache/concord/models).", None)
     preference_source: str = _help(
         "Preference pairs: 'auto' (the judge's label when a judge_model is set, else the "
@@ -352,13 +366,22 @@ class ChainConfig:
         _require(self.dedup in ("tfidf", "embeddings", "none"), f"bad dedup {self.dedup!r}")
         _require(self.device in DEVICES, f"device must be one of {DEVICES}, got {self.device!r}")
         object.__setattr__(self, "statement_ids", tuple(str(s) for s in self.statement_ids))
+        object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
+        _require(len(set(self.seeds)) == len(self.seeds), f"seeds repeat: {list(self.seeds)}")
 
     @overload
-    def stage_config(self, stage: Literal["sft"], output_dir: Path) -> SFTRunConfig: ...
+    def stage_config(
+        self, stage: Literal["sft"], output_dir: Path, seed: int | None = None
+    ) -> SFTRunConfig: ...
     @overload
-    def stage_config(self, stage: str, output_dir: Path) -> TrainConfig: ...
-    def stage_config(self, stage: str, output_dir: Path) -> TrainConfig:
-        """The TrainConfig for 'sft', 'dpo' or 'kto' under this chain's settings."""
+    def stage_config(
+        self, stage: str, output_dir: Path, seed: int | None = None
+    ) -> TrainConfig: ...
+    def stage_config(self, stage: str, output_dir: Path, seed: int | None = None) -> TrainConfig:
+        """The TrainConfig for 'sft', 'dpo' or 'kto' under this chain's settings.
+
+        `seed` (default: the first training seed) sets data order and LoRA initialisation.
+        """
         cls = SFTRunConfig if stage == "sft" else preference_config_class(stage)
         steps = self.sft_steps if stage == "sft" else self.pref_steps
         return cls(
@@ -369,8 +392,12 @@ class ChainConfig:
             save_steps=max(steps // 2, 1),
             use_lora=self.use_lora,
             device=self.device,
-            seed=self.seed,
+            seed=self.training_seeds()[0] if seed is None else seed,
         )
+
+    def training_seeds(self) -> tuple[int, ...]:
+        """The seeds the chain trains with: `seeds`, or just `seed`."""
+        return self.seeds or (self.seed,)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe view, for run.json."""
@@ -378,6 +405,7 @@ class ChainConfig:
         data["statement_ids"] = list(self.statement_ids)
         data["languages"] = list(self.languages)
         data["prompts"] = [dict(x) for x in self.prompts]
+        data["seeds"] = list(self.seeds)
         return data
 
     def resolved_preference_source(self) -> str:

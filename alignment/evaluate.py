@@ -40,7 +40,7 @@ from alignment.generation import (
 )
 from alignment.modeling import load_from_path, load_tokenizer
 from alignment.relevance import relevant_principles
-from alignment.stats import mean_ci
+from alignment.stats import mean_ci, seed_ci
 
 DATA = Path(__file__).resolve().parent / "data"
 STANCE_TEMPLATE = (
@@ -78,6 +78,7 @@ class EvalSettings:
     beta: float = 0.1
     n_samples: int = 3
     n_boot: int = 1000
+    engine: str = "transformers"  # generation engine for the answers: see engines.py
 
 
 def _jsonl(name: str) -> list[dict[str, Any]]:
@@ -442,6 +443,10 @@ def evaluate_models(
         if judge_path is None
         else (load_from_path(Path(judge_path), device=device), load_tokenizer(Path(judge_path)))
     )
+    from alignment.engines import attach_selected
+
+    for path, (model, _) in ((base_path, base), (tuned_path, tuned)):
+        attach_selected(model, path, settings.engine, device=device, seed=settings.seed)
     step = _stepper(progress, 6)
     convs = [[{"role": "user", "content": p.prompt}] for p in prompts]
     answers = {
@@ -489,3 +494,77 @@ def _stepper(progress: Progress | None, total: int) -> Callable[[], None]:
             progress(done[0], total)
 
     return step
+
+
+# ------------------------------------------------------------------------------ seeds
+
+# Tuned-model figures compared across training seeds: name → path into one evaluation.
+SEED_METRICS: dict[str, tuple[str, ...]] = {
+    "win_rate": ("pairwise", "win_rate"),
+    "implicit_reward_accuracy": ("reward", "implicit_reward_accuracy"),
+    "tuned_logprob_accuracy": ("reward", "tuned_logprob_accuracy"),
+    "representativeness_collective": ("groups", "tuned", "collective", "value"),
+    "capability_mc": ("checks", "capability_tuned", "value"),
+    "bias_accuracy": ("checks", "bias_accuracy_tuned", "value"),
+    "bias_stereotyped": ("checks", "bias_stereotyped_tuned", "value"),
+    "perplexity": ("capability", "perplexity_tuned"),
+    "facts": ("capability", "facts_tuned"),
+}
+
+
+def _dig(data: Any, path: Sequence[str]) -> Any:
+    for key in path:
+        if not isinstance(data, Mapping):
+            return None
+        data = data.get(key)
+    return data
+
+
+def _least_represented(evaluation: Mapping[str, Any]) -> float | None:
+    groups = _dig(evaluation, ("groups", "tuned", "groups")) or {}
+    values = [g["value"] for g in groups.values() if g.get("value") is not None]
+    return min(values) if values else None
+
+
+def aggregate_seeds(
+    evaluations: Sequence[Mapping[str, Any]], seeds: Sequence[int]
+) -> dict[str, Any]:
+    """Tuned-model figures over training seeds: per seed, mean and a 95% t interval.
+
+    Every evaluation must come from the same data, base model, judge and evaluation seed; only
+    the training seed differs, so the spread is what training noise alone does. The base
+    model's figures do not depend on the training seed and are given once (`base`).
+    """
+    if len(evaluations) != len(seeds):
+        raise ValueError("one evaluation per seed")
+    metrics: dict[str, Any] = {
+        name: seed_ci([_dig(ev, path) for ev in evaluations]) for name, path in SEED_METRICS.items()
+    }
+    metrics["representativeness_least_group"] = seed_ci(
+        [_least_represented(ev) for ev in evaluations]
+    )
+    group_ids = sorted(
+        {str(g) for ev in evaluations for g in (_dig(ev, ("groups", "tuned", "groups")) or {})}
+    )
+    metrics |= {
+        f"representativeness_group_{gid}": seed_ci(
+            [_dig(ev, ("groups", "tuned", "groups", gid, "value")) for ev in evaluations]
+        )
+        for gid in group_ids
+    }
+    first = evaluations[0] if evaluations else {}
+    base_paths = {
+        "representativeness_collective": ("groups", "base", "collective", "value"),
+        "capability_mc": ("checks", "capability_base", "value"),
+        "bias_accuracy": ("checks", "bias_accuracy_base", "value"),
+        "bias_stereotyped": ("checks", "bias_stereotyped_base", "value"),
+        "perplexity": ("capability", "perplexity_base"),
+        "facts": ("capability", "facts_base"),
+    }
+    return {
+        "seeds": [int(s) for s in seeds],
+        "n_seeds": len(seeds),
+        "interval": "95% Student-t over training seeds (mean ± t·sd/√n)",
+        "metrics": metrics,
+        "base": {k: _dig(first, p) for k, p in base_paths.items()},
+    }

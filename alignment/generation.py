@@ -125,8 +125,26 @@ def generate_detailed(
     """Batched generation (KV cache, left padding), prompts grouped by length.
 
     Why sort by length: a batch pads every prompt to its longest one, so batching similar
-    lengths together wastes fewer positions; outputs come back in the caller's order.
+    lengths together wastes fewer positions; outputs come back in the caller's order. A model
+    with an engine attached (`engines.attach_engine`, e.g. vLLM) generates through it instead.
     """
+    from alignment.engines import engine_of
+
+    engine = engine_of(model)
+    if engine is not None:  # e.g. vLLM (engines.py): same inputs, same outputs
+        out = engine.generate(
+            tokenizer,
+            prompts,
+            max_new_tokens=max_new_tokens,
+            do_sample=do_sample,
+            temperature=temperature,
+            seed=seed,
+            max_prompt_tokens=_max_prompt_tokens(model, max_new_tokens),
+        )
+        if progress is not None:
+            progress(len(prompts), len(prompts))
+        return out
+
     import torch
 
     lengths = [len(tokenizer(p, add_special_tokens=False)["input_ids"]) for p in prompts]

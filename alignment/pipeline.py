@@ -46,7 +46,13 @@ from alignment.cai_data import (
 )
 from alignment.calibration import calibrate_judge, judge_verdict, load_calibration
 from alignment.config import ChainConfig, ConfigError, preference_config_class
-from alignment.evaluate import EvalSettings, evaluate_models, heldout_statements
+from alignment.engines import attach_selected
+from alignment.evaluate import (
+    EvalSettings,
+    aggregate_seeds,
+    evaluate_models,
+    heldout_statements,
+)
 from alignment.generation import model_scenario_writer
 from alignment.grounding import build_conversation_prompts
 from alignment.modeling import (
@@ -72,6 +78,7 @@ STEPS = (
     "sft",
     "preference",
     "evaluate",
+    "seeds",
     "card",
 )
 
@@ -408,21 +415,116 @@ def _evaluate_step(
         heldout,
         preference_rows=rows,
         judge_path=_judge_path(config),
-        settings=EvalSettings(
-            max_new_tokens=config.generation.max_new_tokens,
-            batch_size=config.generation.batch_size,
-            seed=config.seed,
-            n_boot=config.bootstrap,
-        ),
-        device=None if config.device == "auto" else config.device,
+        settings=_eval_settings(config),
+        device=_device(config),
         progress=run.progress("evaluate"),
         statements=statements,
     )
+    evaluation["training_seed"] = config.training_seeds()[0]
     evaluation["judge_calibration"] = run.state.get("judge_calibration")
     evaluation["warnings"] = list(run.state.get("warnings") or [])
     run.state["evaluation"] = evaluation
     write_json_atomic(out / "evaluation.json", evaluation)
     run.finish("evaluate", {"win_rate": evaluation["pairwise"]["win_rate"]})
+
+
+def _eval_settings(config: ChainConfig) -> EvalSettings:
+    return EvalSettings(
+        max_new_tokens=config.generation.max_new_tokens,
+        batch_size=config.generation.batch_size,
+        seed=config.seed,
+        n_boot=config.bootstrap,
+        engine=config.generation.engine,
+    )
+
+
+def _seeds_step(
+    run: _Run,
+    out: Path,
+    model_path: Path,
+    data: dict[str, Path],
+    method: str,
+    config: ChainConfig,
+    constitution: const.Constitution,
+    heldout: list[Prompt],
+    result: Mapping[str, Any],
+) -> None:
+    """Train and evaluate once more per further training seed; aggregate over all seeds.
+
+    Same data, base model, judge and evaluation seed as the main model: only the training seed
+    (data order, LoRA init) changes, so the spread is training noise. Each seed has its own
+    folder `seeds/seed-N/` (sft/, <method>/, evaluation.json) and resumes like the main one.
+    """
+    run.start("seeds")
+    seeds = config.training_seeds()
+    if len(seeds) < 2:
+        run.finish("seeds", {"skipped": True, "seeds": list(seeds)})
+        return
+    evaluations = [run.state["evaluation"]]
+    rows = dio.dpo_rows(read_records(out / "heldout_cai.jsonl"))
+    statements = (
+        heldout_statements(result, constitution, share=config.heldout_statements)
+        if result.get("statements")
+        else []
+    )
+    report = run.progress("seeds")
+    for done, seed in enumerate(seeds[1:], 1):
+        folder = out / "seeds" / f"seed-{seed}"
+        folder.mkdir(parents=True, exist_ok=True)
+        sft = train_sft(
+            model_path, data["sft.jsonl"], config.stage_config("sft", folder / "sft", seed=seed)
+        )
+        pref = train_preference(
+            sft.model_dir,
+            data[f"{method}.jsonl"],
+            config.stage_config(method, folder / method, seed=seed),
+            method=method,
+        )
+        saved = folder / "evaluation.json"
+        evaluation = _previous_evaluation(saved, pref.model_dir)
+        if evaluation is None:
+            evaluation = evaluate_models(
+                model_path,
+                pref.model_dir,
+                constitution,
+                heldout,
+                preference_rows=rows,
+                judge_path=_judge_path(config),
+                settings=_eval_settings(config),
+                device=_device(config),
+                statements=statements,
+            )
+            evaluation["training_seed"] = seed
+            write_json_atomic(saved, evaluation)
+        evaluations.append(evaluation)
+        run.state.setdefault("seed_runs", {})[str(seed)] = {
+            "folder": str(folder),
+            "model": pref.model_dir,
+            "evaluation": str(saved),
+            "metrics": {"sft": sft.metrics, method: pref.metrics},
+        }
+        run.state.setdefault("loss_curves", {}).update(
+            {
+                f"sft@seed{seed}": _curve(sft.log_history),
+                f"preference@seed{seed}": _curve(pref.log_history),
+            }
+        )
+        run.state["provenance"]["weights"][f"model@seed{seed}"] = weights_sha256(pref.model_dir)
+        run.save()
+        report(done, len(seeds) - 1)
+    summary = aggregate_seeds(evaluations, seeds)
+    run.state["evaluation"]["across_seeds"] = summary
+    write_json_atomic(out / "evaluation.json", run.state["evaluation"])
+    run.finish("seeds", {"seeds": list(seeds), "win_rate": summary["metrics"]["win_rate"]})
+
+
+def _previous_evaluation(path: Path, model_dir: str) -> dict[str, Any] | None:
+    """A seed's stored evaluation when it is of this very model folder (a resumed run)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    return data if data.get("tuned_model") == str(model_dir) else None
 
 
 def _judge_path(config: ChainConfig) -> Path | None:
@@ -515,6 +617,14 @@ def _load_roles(run: _Run, model: str, config: ChainConfig) -> Roles:
         loaded[role] = by_spec[key]
     run.state["model_path"] = str(loaded["student"].path)
     paths = {role: str(lm.path) for role, lm in loaded.items()}
+    engines = {
+        role: attach_selected(
+            lm.model, lm.path, config.generation.engine, device=_device(config), seed=config.seed
+        )
+        for role, lm in loaded.items()
+        if role != "judge" or lm is loaded["student"]  # a separate judge only scores
+    }
+    run.state["engines"] = engines
     run.state["provenance"]["weights"] = {
         f"{role}_base": weights_sha256(lm.path) for role, lm in loaded.items()
     }
@@ -529,7 +639,7 @@ def _load_roles(run: _Run, model: str, config: ChainConfig) -> Roles:
         return lm.model, lm.tokenizer
 
     names = {role: (specs[role] or model) for role in specs}
-    run.finish("load_model", {"paths": paths})
+    run.finish("load_model", {"paths": paths, "engines": engines})
     return Roles(pair("student"), pair("critic"), pair("judge"), names)
 
 
@@ -632,6 +742,17 @@ def _chain(
     _evaluate_step(
         run, Path(run.state["model_path"]), tuned, constitution, heldout, out, config, result
     )
+    _seeds_step(
+        run,
+        out,
+        Path(run.state["model_path"]),
+        data,
+        method,
+        config,
+        constitution,
+        heldout,
+        result,
+    )
     run.start("card")
     (out / "README.md").write_text(model_card(run.state, constitution), encoding="utf-8")
     run.finish("card")
@@ -689,6 +810,27 @@ def _check_lines(ev: Mapping[str, Any]) -> list[str]:
     ]
 
 
+def _seed_lines(ev: Mapping[str, Any]) -> list[str]:
+    """The tuned model's figures over training seeds (mean and t interval) for the card."""
+    summary = ev.get("across_seeds")
+    if not summary:
+        return []
+    lines = [
+        "",
+        f"### Over {summary['n_seeds']} training seeds {summary['seeds']} "
+        f"({summary['interval']}; base model figures do not depend on the seed)",
+        "",
+        "| tuned-model figure | mean [95% interval] | per seed | base |",
+        "| --- | --- | --- | --- |",
+    ]
+    for name, ci in summary["metrics"].items():
+        per_seed = ", ".join(f"{v:.3f}" for v in ci["values"]) or "n/a"
+        lines.append(
+            f"| {name} | {fmt_ci(ci)} | {per_seed} | {_fmt(summary['base'].get(name, ''))} |"
+        )
+    return lines
+
+
 def _calibration_lines(state: Mapping[str, Any]) -> list[str]:
     cal = state.get("judge_calibration")
     if not cal:
@@ -736,6 +878,7 @@ def model_card(state: Mapping[str, Any], constitution: const.Constitution) -> st
         f"- Perplexity base → tuned: {_fmt(cap.get('perplexity_base'))} → "
         f"{_fmt(cap.get('perplexity_tuned'))}; facts base/tuned: {_fmt(cap.get('facts_base'))}"
         f"/{_fmt(cap.get('facts_tuned'))}",
+        *_seed_lines(ev),
         "",
         "## Limitations",
         "",

@@ -49,3 +49,25 @@ def fmt_ci(ci: dict[str, Any] | None) -> str:
     if ci.get("low") is None:
         return f"{ci['value']:.3f} (n={ci['n']})"
     return f"{ci['value']:.3f} [{ci['low']:.3f}, {ci['high']:.3f}] (n={ci['n']})"
+
+
+def seed_ci(values: Sequence[float | None]) -> dict[str, Any]:
+    """Mean over training seeds with a 95% Student-t interval (mean ± t·sd/√n).
+
+    Why t and not the bootstrap: there are only a handful of seeds (3 by default), too few to
+    resample; the t interval is the usual report for "mean over n seeds". Missing values (a
+    metric a seed could not compute) are left out; `n` says how many counted.
+    """
+    data = np.asarray([float(v) for v in values if v is not None], dtype=float)
+    out: dict[str, Any] = {"value": None, "low": None, "high": None, "n": int(data.size)}
+    out["values"] = [float(v) for v in data]
+    if data.size == 0:
+        return out | {"sd": None}
+    mean = float(data.mean())
+    if data.size < 2:
+        return out | {"value": mean, "sd": None}
+    from scipy import stats as st
+
+    sd = float(data.std(ddof=1))
+    half = float(st.t.ppf(1 - (1 - CONFIDENCE) / 2, data.size - 1)) * sd / float(np.sqrt(data.size))
+    return out | {"value": mean, "low": mean - half, "high": mean + half, "sd": sd}

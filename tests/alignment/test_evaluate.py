@@ -125,3 +125,33 @@ def test_bootstrap_interval_brackets_the_mean_and_narrows_with_more_data() -> No
     assert small["low"] <= 0.75 <= small["high"]
     assert large["high"] - large["low"] < small["high"] - small["low"]
     assert mean_ci([], n_boot=10)["value"] is None
+
+
+def test_seed_interval_is_the_student_t_interval() -> None:
+    from alignment.stats import seed_ci
+
+    ci = seed_ci([0.5, 0.6, 0.7, None])
+    # mean 0.6, sd 0.1, t(0.975, 2) = 4.3027: half-width 4.3027 * 0.1 / sqrt(3) = 0.2484
+    assert ci["n"] == 3 and ci["value"] == pytest.approx(0.6)
+    assert ci["high"] - ci["value"] == pytest.approx(0.24841, abs=1e-4)
+    assert seed_ci([0.4])["low"] is None and seed_ci([])["value"] is None
+
+
+def test_aggregate_seeds_reads_every_tuned_figure() -> None:
+    from alignment.evaluate import aggregate_seeds
+
+    def ev(win: float, g0: float, g1: float) -> dict:
+        groups = {"0": {"value": g0}, "1": {"value": g1}}
+        return {
+            "pairwise": {"win_rate": win},
+            "groups": {"tuned": {"groups": groups, "collective": {"value": 0.5}}},
+            "checks": {"capability_base": {"value": 0.25}},
+        }
+
+    summary = aggregate_seeds([ev(0.5, 0.9, 0.4), ev(0.75, 0.8, 0.6)], [0, 1])
+    m = summary["metrics"]
+    assert m["win_rate"]["values"] == [0.5, 0.75]
+    assert m["representativeness_least_group"]["values"] == [0.4, 0.6]
+    assert m["representativeness_group_1"]["values"] == [0.4, 0.6]
+    assert m["implicit_reward_accuracy"]["n"] == 0  # missing in every seed: left out
+    assert summary["base"]["capability_mc"] == 0.25

@@ -73,6 +73,7 @@ def test_the_whole_chain_writes_every_artefact(
         "sft",
         "preference",
         "evaluate",
+        "seeds",
         "card",
     ]
     c = const.from_json((tmp_path / "constitution.json").read_text())
@@ -402,3 +403,40 @@ def test_the_generic_prompt_set_stays_an_option(tmp_path, model_cache, source) -
     )
     assert state["provenance"]["prompt_set"]["kind"] == "file"
     assert state["provenance"]["prompts"]["generate"]["path"].endswith("train.jsonl")
+
+
+def test_three_training_seeds_are_trained_evaluated_and_aggregated(
+    tmp_path, model_cache, tiny_path, source
+) -> None:
+    config = _config(model_cache, seeds=(0, 1, 2), judge_check="off", bootstrap=50)
+    state = run_chain(
+        make_consensus_result(), source=source, model="tiny", out_dir=tmp_path, config=config
+    )
+    assert state["status"] == "finished" and state["steps"]["seeds"]["status"] == "finished"
+    for seed in (1, 2):
+        folder = tmp_path / "seeds" / f"seed-{seed}"
+        assert (folder / "dpo" / "model" / "config.json").exists()
+        assert json.loads((folder / "evaluation.json").read_text())["training_seed"] == seed
+        assert (
+            json.loads((folder / "sft" / "run_config.json").read_text())["config"]["seed"] == seed
+        )
+        assert f"model@seed{seed}" in state["provenance"]["weights"]
+    # different seeds give different weights (data order and init differ)
+    weights = state["provenance"]["weights"]
+    assert weights["model"] != weights["model@seed1"] != weights["model@seed2"]
+    summary = json.loads((tmp_path / "evaluation.json").read_text())["across_seeds"]
+    assert summary["seeds"] == [0, 1, 2] and summary["n_seeds"] == 3
+    win = summary["metrics"]["win_rate"]
+    assert win["n"] == 3 and len(win["values"]) == 3
+    assert win["low"] <= win["value"] <= win["high"]
+    assert win["values"][0] == state["evaluation"]["pairwise"]["win_rate"]  # the main model
+    groups = [k for k in summary["metrics"] if k.startswith("representativeness_group_")]
+    assert groups and summary["metrics"]["representativeness_least_group"]["n"] == 3
+    assert "Over 3 training seeds [0, 1, 2]" in (tmp_path / "README.md").read_text()
+
+
+def test_repeated_seeds_are_refused() -> None:
+    with pytest.raises(ConfigError, match="seeds repeat"):
+        ChainConfig(seeds=(1, 1))
+    assert ChainConfig(seed=4).training_seeds() == (4,)
+    assert ChainConfig(seeds=(3, 5)).stage_config("sft", Path("x")).seed == 3
