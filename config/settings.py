@@ -94,6 +94,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so every other process_view (CSRF) has run: a read whose database connection died
+    # mid-request runs again once on a fresh one (kernel/db_retry.py).
+    "kernel.db_retry.RetryReadsMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -18,6 +18,8 @@ from typing import Generic, TypeVar
 from asgiref.sync import sync_to_async
 from django.db import close_old_connections, connection
 
+from kernel.db_retry import retried_once_if_lost
+
 logger = logging.getLogger(__name__)
 
 Ask = TypeVar("Ask")
@@ -31,7 +33,8 @@ class GroupCommit(Generic[Ask, Answer]):
     `handler` returns one answer per ask, in order. If it raises, every ask of that batch is
     answered with the exception (the handler's transaction rolled back, so nothing of the batch
     is stored) and the thread's database connection is closed, so a broken connection cannot
-    poison the next batch.
+    poison the next batch. A batch whose connection the database dropped before anything of it
+    committed is run once more on a fresh connection first (`kernel.db_retry`).
     """
 
     def __init__(self, name: str, handler: Callable[[list[Ask]], Sequence[Answer]]) -> None:
@@ -64,7 +67,7 @@ class GroupCommit(Generic[Ask, Answer]):
         # request (CONN_MAX_AGE, dropping a connection the database closed) applies around it.
         close_old_connections()
         try:
-            answers = self._handler(asks)
+            answers = retried_once_if_lost(lambda: self._handler(asks))
             if len(answers) != len(asks):
                 raise RuntimeError(f"{len(answers)} answers for {len(asks)} asks")
             return answers

@@ -26,6 +26,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F
 
+from kernel.db_retry import repeatable_writes
 from kernel.errors import RateLimitedError
 from kernel.models import RateLimitCounter
 
@@ -87,6 +88,14 @@ _last_pruned = [0.0]
 
 
 def _count_database(keys: Sequence[tuple[str, int]]) -> list[int]:
+    """`_count_database_rows`, as writes a re-run may repeat: a request or vote batch run again
+    after its connection was lost (`kernel.db_retry`) counts its hits twice, which errs on the
+    strict side and must not stop the re-run that saves its votes."""
+    with repeatable_writes():
+        return _count_database_rows(keys)
+
+
+def _count_database_rows(keys: Sequence[tuple[str, int]]) -> list[int]:
     """Count every hit of a batch in four statements, whatever its size: create the missing
     counters, lock them (in key order, so two processes cannot deadlock), add each key's
     hits, and number the hits from the locked values, so concurrent counters never overlap."""
