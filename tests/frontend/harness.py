@@ -51,6 +51,8 @@ class ConcordServer:
     process: subprocess.Popen
     log: Path
     counter: list[int] = field(default_factory=lambda: [0])
+    command: list[str] = field(default_factory=list)  # how it was started, for start_again
+    env: dict[str, str] = field(default_factory=dict)
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -69,6 +71,42 @@ class ConcordServer:
         """A slug or username no other test in this session uses."""
         self.counter[0] += 1
         return f"{prefix}-{self.counter[0]}"
+
+    def crash(self) -> None:
+        """SIGKILL the server, as a crash would: every open websocket drops at once."""
+        self.process.kill()
+        self.process.wait(timeout=30)
+
+    def call_offline(self, scenario: str, **kwargs: Any) -> Any:
+        """Run a scenario against the database in a process of its own, while no server runs.
+
+        Its broadcasts go to a channel-layer file nobody reads: an open page can learn of the
+        change only by asking the server again.
+        """
+        env = dict(self.env, CONCORD_CHANNEL_LAYER_PATH=str(self.log.parent / "nobody-listens"))
+        code = (
+            "import django, json, sys; django.setup(); from tests.frontend import scenarios; "
+            f"print(json.dumps(scenarios.{scenario}(**json.loads(sys.argv[1]))))"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", code, json.dumps(kwargs)],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, f"scenario {scenario} failed:\n{done.stderr}"
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    def start_again(self) -> None:
+        """Start the server again on the same port and database, as a supervisor would."""
+        assert self.process.poll() is not None, "still running"
+        with self.log.open("ab") as sink:
+            self.process = subprocess.Popen(
+                self.command, cwd=REPO, env=self.env, stdout=sink, stderr=subprocess.STDOUT
+            )
+        wait_until_up(self)
 
 
 def server_env(db_path: Path) -> dict[str, str]:
@@ -162,8 +200,14 @@ def running_server(folder: Path, *, worker: bool = False) -> Iterator[ConcordSer
         process = subprocess.Popen(
             _uvicorn_command(port), cwd=REPO, env=env, stdout=sink, stderr=subprocess.STDOUT
         )
-    server = ConcordServer(base_url=f"http://127.0.0.1:{port}", process=process, log=log)
-    processes = [process]
+    server = ConcordServer(
+        base_url=f"http://127.0.0.1:{port}",
+        process=process,
+        log=log,
+        command=_uvicorn_command(port),
+        env=env,
+    )
+    processes: list[subprocess.Popen] = []  # beside the server, which may have been restarted
     try:
         wait_until_up(server)
         if worker:
@@ -176,7 +220,7 @@ def running_server(folder: Path, *, worker: bool = False) -> Iterator[ConcordSer
                 )
         yield server
     finally:
-        for running in reversed(processes):
+        for running in [*reversed(processes), server.process]:
             _stop(running)
 
 

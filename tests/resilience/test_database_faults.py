@@ -45,7 +45,8 @@ WAIT_S = 60.0  # generous: the condition is met in well under a second on an idl
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platform, dict[str, str]]]:
-    platform = Platform(workdir=tmp_path_factory.mktemp("db-faults"), env_extra=PRODUCTION)
+    workdir = tmp_path_factory.mktemp("db-faults")
+    platform = Platform(workdir=workdir, env_extra={**PRODUCTION, "CONCORD_DATA_DIR": str(workdir)})
     try:
         platform.manage("migrate", "--noinput", "-v0")
         out = platform.manage("shell", "-c", "from tests.api import live_seed; live_seed.main()")
