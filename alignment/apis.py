@@ -10,6 +10,7 @@ from typing import Any
 
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.request import Request
@@ -65,7 +66,9 @@ def _visible_or_404(request: Request, constitution_id: int) -> ConstitutionVersi
 
 def _require_builder(request: Request, conversation: Any) -> None:
     if not roles.is_moderator(request.user, conversation) and not roles.is_researcher(request.user):
-        raise PermissionDeniedError("Only moderators, researchers and admins build constitutions.")
+        raise PermissionDeniedError(
+            _("Only moderators, researchers and admins build constitutions.")
+        )
 
 
 class ConstitutionBuildSerializer(serializers.Serializer):
@@ -184,7 +187,9 @@ class TrainingRunSerializer(serializers.ModelSerializer):
 
 
 class TrainingRunStartSerializer(serializers.Serializer):
-    model = serializers.CharField(max_length=300, default="smollm2")
+    # Blank reaches the service, which refuses it in the request's language (DRF's own message
+    # would be prefixed with the field's English name).
+    model = serializers.CharField(max_length=300, default="smollm2", allow_blank=True)
     method = serializers.ChoiceField(choices=["dpo", "kto"], default="dpo")
     constitution = serializers.IntegerField(required=False, allow_null=True)
     config = serializers.JSONField(required=False, default=dict)

@@ -15,6 +15,8 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from alignment import constitution as const
 from alignment.cai_data import prompts_from_rows
@@ -29,6 +31,14 @@ from kernel.models import Job
 from kernel.taskqueue import job_requeue
 
 PIPELINE_KIND = "alignment.pipeline"
+# A run's status as a word in the request's language (the training page's own words).
+_STATUS_WORDS: dict[str, Any] = {
+    TrainingRun.Status.QUEUED: gettext_lazy("queued"),
+    TrainingRun.Status.RUNNING: gettext_lazy("running"),
+    TrainingRun.Status.SUCCEEDED: gettext_lazy("succeeded"),
+    TrainingRun.Status.FAILED: gettext_lazy("failed"),
+    TrainingRun.Status.INTERRUPTED: gettext_lazy("interrupted (resumable)"),
+}
 _PROGRESS_WRITE_S = 1.0
 
 
@@ -36,7 +46,8 @@ def _latest_snapshot(conversation: Conversation) -> Snapshot:
     snapshot = snapshot_latest(conversation_id=conversation.pk)
     if snapshot is None:
         raise ApplicationError(
-            "This conversation has no consensus snapshot yet: recompute consensus first."
+            _("This conversation has no consensus snapshot yet: recompute consensus first."),
+            code="no_snapshot",
         )
     return snapshot
 
@@ -73,7 +84,8 @@ def _threshold_check(rule: str, threshold: float | None) -> None:
     low, high = bounds
     if not (low < threshold <= high):
         raise ApplicationError(
-            f"The threshold for rule {rule!r} must be greater than {low:g} and at most {high:g}.",
+            _("The threshold for rule %(rule)s must be greater than %(low)s and at most %(high)s.")
+            % {"rule": rule, "low": f"{low:g}", "high": f"{high:g}"},
             code="bad_threshold",
             extra={"low": low, "high": high},
         )
@@ -188,7 +200,10 @@ def constitution_import(
     try:
         parsed = const.from_dict(document)
     except (AlignmentError, ValueError, KeyError, TypeError) as exc:
-        raise ApplicationError(f"Not a valid constitution document: {exc}") from exc
+        raise ApplicationError(
+            _("Not a valid constitution document: %(problem)s") % {"problem": exc},
+            code="bad_document",
+        ) from exc
     parent = _latest_version(conversation, None)
     version = parent.version + 1 if parent else 1
     parsed = const.from_dict(
@@ -235,7 +250,9 @@ def chain_config(data: Mapping[str, Any] | None) -> ChainConfig:
             prompts_from_rows(config.prompts, where="config.prompts")
         return config
     except TypeError as exc:
-        raise ApplicationError(f"Invalid training configuration: {exc}") from exc
+        raise ApplicationError(
+            _("Invalid training configuration: %(problem)s") % {"problem": exc}, code="bad_config"
+        ) from exc
     except (AlignmentError, ValueError) as exc:
         raise ApplicationError(str(exc)) from exc
 
@@ -256,13 +273,18 @@ def training_run_create(
     user: Any = None,
 ) -> TrainingRun:
     if method not in ("dpo", "kto"):
-        raise ApplicationError(f"method must be 'dpo' or 'kto', got {method!r}.")
+        raise ApplicationError(
+            _("The preference method must be DPO or KTO, not %(method)s.") % {"method": method},
+            code="bad_method",
+        )
     if not str(model).strip():
-        raise ApplicationError("model must name 'smollm2', 'tiny', a local path or a model id.")
+        raise ApplicationError(
+            _("Name a model: smollm2, tiny, a local path or a model id."), code="no_model"
+        )
     chain_config(config)  # validate now, not in the worker
     _latest_snapshot(conversation)
     if constitution is not None and constitution.conversation_id != conversation.pk:
-        raise ApplicationError("That constitution belongs to another conversation.")
+        raise ApplicationError(_("That constitution belongs to another conversation."))
     run = TrainingRun.objects.create(
         conversation=conversation,
         constitution=constitution,
@@ -344,7 +366,7 @@ def training_run_execute(*, run_id: int, job_id: int | None = None) -> TrainingR
 
     run = TrainingRun.objects.select_related("conversation").filter(pk=run_id).first()
     if run is None:
-        raise NotFoundError(f"Training run {run_id} does not exist.")
+        raise NotFoundError(_("Training run %(id)s does not exist.") % {"id": run_id})
     TrainingRun.objects.filter(pk=run.pk).update(
         status=TrainingRun.Status.RUNNING, started_at=timezone.now(), error="", loss_curve=[]
     )
@@ -423,7 +445,11 @@ def training_run_resume(*, run: TrainingRun, user: Any = None) -> TrainingRun:
     """Queue an interrupted or failed run again on its own folder (it resumes there)."""
     resumable = (TrainingRun.Status.INTERRUPTED, TrainingRun.Status.FAILED)
     if run.status not in resumable:
-        raise ApplicationError(f"Only interrupted or failed runs resume; this one is {run.status}.")
+        raise ApplicationError(
+            _("Only interrupted or failed runs resume; this one is %(status)s.")
+            % {"status": _STATUS_WORDS.get(run.status, run.status)},
+            code="not_resumable",
+        )
     with transaction.atomic():
         job = jobs.job_create(
             kind=PIPELINE_KIND,

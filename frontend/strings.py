@@ -167,6 +167,13 @@ _ALIGNMENT = {
     "threshold_value": _("threshold {value}"),
     "n_principles": _("{n} principles"),
     "created": _("created {when}"),
+    # Selection rules and how a principle was written, as the API names them.
+    "rule_mea": _("MEA"),
+    "rule_gic": _("GIC"),
+    "rule_bridging": _("bridging"),
+    "rule_manual": _("hand-picked"),
+    "rewrite_template": _("template"),
+    "rewrite_model": _("a language model"),
 }
 
 
@@ -231,6 +238,7 @@ def training() -> dict[str, object]:
         "status_running": _("running"),
         "status_succeeded": _("succeeded"),
         "status_failed": _("failed"),
+        "status_interrupted": _("interrupted (resumable)"),
         "stage_none": _("not started"),
         "stage_constitution": _("constitution"),
         "stage_load_model": _("loading the model"),

@@ -63,7 +63,7 @@ def test_a_rule_nothing_passes_fails_clearly(seattle):
 def test_bad_training_config_is_refused_before_queueing(seattle):
     with pytest.raises(ApplicationError, match="Invalid training configuration"):
         services.training_run_create(conversation=seattle, model="tiny", config={"nope": 1})
-    with pytest.raises(ApplicationError, match="dpo"):
+    with pytest.raises(ApplicationError, match="DPO or KTO, not ppo"):
         services.training_run_create(conversation=seattle, model="tiny", method="ppo")
     assert not TrainingRun.objects.exists()
 

@@ -29,6 +29,8 @@ __all__ = [
     "votes_batched",
     "training_run_execute",
     "statement_count",
+    "constitution_build",
+    "training_run_record",
 ]
 
 
@@ -132,3 +134,32 @@ def training_run_execute(*, run_id: int) -> dict[str, Any]:
 def statement_count(*, slug: str) -> dict[str, Any]:
     """How many statements the conversation holds (to check a refusal stored nothing)."""
     return {"count": Conversation.objects.get(slug=slug).statements.count()}
+
+
+def constitution_build(
+    *, slug: str, rule: str = "manual", statement_ids: list[int]
+) -> dict[str, Any]:
+    """A collective constitution version from the latest snapshot (what the build form does)."""
+    from alignment.services import constitution_build as build
+
+    conversation = Conversation.objects.get(slug=slug)
+    version = build(conversation=conversation, rule=rule, statement_ids=statement_ids)
+    return {"id": version.pk, "version": version.version}
+
+
+def training_run_record(*, slug: str, constitution_id: int | None, **fields: Any) -> dict[str, Any]:
+    """A training run as the worker leaves it (status, stage, loss curve, metrics, evaluation).
+
+    Running the chain takes minutes; pages that only show a run's record are tested on the record
+    (test_alignment_pages.py runs a real one).
+    """
+    from alignment.models import TrainingRun
+
+    run = TrainingRun.objects.create(
+        conversation=Conversation.objects.get(slug=slug),
+        constitution_id=constitution_id,
+        model_spec="tiny",
+        out_dir="",
+        **fields,
+    )
+    return {"id": run.pk}

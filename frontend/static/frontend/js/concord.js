@@ -24,6 +24,14 @@
     return out;
   }
 
+  /** A value the server sends as a word ("interrupted", "sft", "manual") in the page's language:
+   * the catalog's `<prefix><value>` entry, else the value itself (a new value stays readable). */
+  function named(prefix, value) {
+    if (value === null || value === undefined || value === "") return "";
+    const key = prefix + value;
+    return Object.prototype.hasOwnProperty.call(strings, key) ? strings[key] : String(value);
+  }
+
   function csrfToken() {
     const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
     if (match) return decodeURIComponent(match[1]);
@@ -190,6 +198,6 @@
   window.Concord = {
     api: api, apiAll: apiAll, serverMessage: serverMessage, errorText: errorText, clear: clear, config: config, connect: connect, el: el,
     percent: percent, readJSON: readJSON, statementId: statementId, statementNode: statementNode,
-    t: t, text: text, throttle: throttle,
+    named: named, t: t, text: text, throttle: throttle,
   };
 })();

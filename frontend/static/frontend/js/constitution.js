@@ -96,7 +96,7 @@
         C.el("summary", { class: "small" }, [C.t("critique") + " / " + C.t("revision")]),
         C.el("p", { class: "small" }, [C.el("strong", {}, [C.t("critique") + ": "]), C.statementNode("span", principle.critique_request)]),
         C.el("p", { class: "small" }, [C.el("strong", {}, [C.t("revision") + ": "]), C.statementNode("span", principle.revision_request)]),
-        C.el("p", { class: "muted small" }, [C.t("rewrite", { how: principle.rewrite })]),
+        C.el("p", { class: "muted small" }, [C.t("rewrite", { how: C.named("rewrite_", principle.rewrite) })]),
       ]),
     ]);
   }
@@ -104,7 +104,7 @@
   function metaLine(row) {
     const doc = row.document || {};
     const params = doc.params || {};
-    let rule = C.t("rule_name", { rule: row.rule });
+    let rule = C.t("rule_name", { rule: C.named("rule_", row.rule) });
     if (typeof params.threshold === "number") rule += " (" + C.t("threshold_value", { value: params.threshold }) + ")";
     return C.t("constitution_meta", {
       rule: rule, principles: C.t("n_principles", { n: row.n_principles }),
@@ -166,7 +166,7 @@
       body.appendChild(C.el("tr", { "data-constitution-id": row.id, class: shown ? "current" : null }, [
         C.el("th", { scope: "row" }, [C.t("version_label", { version: row.version })]),
         C.el("td", {}, [row.group_id === null || row.group_id === undefined ? C.t("collective") : groupName(row.group_id)]),
-        C.el("td", {}, [row.rule]),
+        C.el("td", {}, [C.named("rule_", row.rule)]),
         C.el("td", {}, [String(row.n_principles)]),
         C.el("td", {}, [when(row.created_at)]),
         C.el("td", { "data-testid": "status" }, [row.published_at ? C.t("published") : C.t("draft")].concat(publishButton(row))),

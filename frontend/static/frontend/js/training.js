@@ -9,10 +9,7 @@
   "use strict";
   /** A stage's name in the page's language (the run records "sft", "card", …). */
   function stageName(stage) {
-    if (!stage) return window.Concord.t("stage_none");
-    const key = "stage_" + stage;
-    const named = window.Concord.t(key);
-    return named === key ? stage : named;
+    return stage ? window.Concord.named("stage_", stage) : window.Concord.t("stage_none");
   }
 
   const C = window.Concord;
@@ -42,7 +39,7 @@
   }
 
   function statusText(run) {
-    return C.t("status_" + run.status);
+    return C.named("status_", run.status);
   }
 
   function constitutionLabel(id) {
@@ -98,6 +95,9 @@
     if (x1 !== x0) root.appendChild(svg("text", { x: W - R, y: H - B + 16, "text-anchor": "end", class: "tick" }, [String(x1)]));
     root.appendChild(svg("text", { x: (L + W - R) / 2, y: H - 6, "text-anchor": "middle", class: "axis-label" }, [C.t("axis_step")]));
     root.appendChild(svg("text", { x: 14, y: (T + H - B) / 2, "text-anchor": "middle", class: "axis-label", transform: "rotate(-90 14 " + (T + H - B) / 2 + ")" }, [C.t("axis_loss")]));
+    // Legend entries side by side, each as wide as its (translated) name: about 6.5 px a
+    // character at 11 px, so "supervised fine-tuning" does not run into the next entry.
+    let lx = L + 12;
     lines.forEach(function (line, index) {
       const color = PALETTE[index % PALETTE.length];
       const d = line.points.map(function (p, i) {
@@ -107,13 +107,14 @@
       group.appendChild(svg("path", { d: d, fill: "none", stroke: color, "stroke-width": 2, "data-stage": line.stage, class: "loss-line" }));
       line.points.forEach(function (p) {
         group.appendChild(svg("circle", { cx: sx(Number(p.step)).toFixed(1), cy: sy(p.loss).toFixed(1), r: 3, fill: color }, [
-          svg("title", {}, [line.stage + " · " + C.t("col_step") + " " + p.step + " · " + fixed(p.loss, 4)]),
+          svg("title", {}, [stageName(line.stage) + " · " + C.t("col_step") + " " + p.step + " · " + fixed(p.loss, 4)]),
         ]));
       });
       root.appendChild(group);
-      const lx = L + 12 + index * 120;
+      const name = stageName(line.stage);
       root.appendChild(svg("rect", { x: lx, y: T - 10, width: 12, height: 4, fill: color }));
-      root.appendChild(svg("text", { x: lx + 16, y: T - 4, class: "legend-text" }, [line.stage]));
+      root.appendChild(svg("text", { x: lx + 16, y: T - 4, class: "legend-text" }, [name]));
+      lx += 16 + Math.ceil(name.length * 6.5) + 16;
     });
     return root;
   }
@@ -132,7 +133,7 @@
     head.appendChild(C.el("tr", {}, [C.el("th", { scope: "col" }, [C.t("col_stage")]), C.el("th", { scope: "col" }, [C.t("col_step")]), C.el("th", { scope: "col" }, [C.t("col_loss")])]));
     lines.forEach(function (line) {
       line.points.forEach(function (p) {
-        body.appendChild(C.el("tr", {}, [C.el("td", {}, [line.stage]), C.el("td", {}, [String(p.step)]), C.el("td", {}, [fixed(p.loss, 4)])]));
+        body.appendChild(C.el("tr", {}, [C.el("td", {}, [stageName(line.stage)]), C.el("td", {}, [String(p.step)]), C.el("td", {}, [fixed(p.loss, 4)])]));
       });
     });
   }
@@ -204,7 +205,7 @@
     stages.forEach(function (stage) {
       const values = run.metrics[stage] || {};
       box.appendChild(C.el("details", { "data-stage": stage }, [
-        C.el("summary", {}, [stage]),
+        C.el("summary", {}, [stageName(stage)]),
         C.el("table", {}, [C.el("tbody", {}, Object.keys(values).map(function (key) {
           return C.el("tr", {}, [C.el("th", { scope: "row", dir: "ltr" }, [key]), C.el("td", { dir: "ltr" }, [scalar(values[key])])]);
         }))]),
@@ -222,7 +223,10 @@
     C.text(badge, statusText(run));
     badge.className = "status status-" + run.status;
     badge.setAttribute("data-status", run.status);
-    C.text($("run-meta"), run.model_spec + " · " + run.method.toUpperCase() + " · " + C.t("created", { when: when(run.created_at) }));
+    // The model is what the user typed (a name, a path): its own left-to-right run.
+    const meta = C.clear($("run-meta"));
+    meta.appendChild(C.el("span", { dir: "ltr" }, [run.model_spec]));
+    meta.appendChild(document.createTextNode(" · " + run.method.toUpperCase() + " · " + C.t("created", { when: when(run.created_at) })));
     C.text($("run-constitution-used"), C.t("constitution_used", { label: constitutionLabel(run.constitution) }));
     C.text($("run-stage"), C.t("progress_label", { stage: stageName(run.stage), pct: Math.round(100 * (run.progress || 0)) }));
     $("run-progress").value = run.progress || 0;
@@ -290,7 +294,7 @@
     select.appendChild(C.el("option", { value: "" }, [C.t("new_constitution")]));
     rows.forEach(function (row) {
       state.constitutions[row.id] = row;
-      select.appendChild(C.el("option", { value: row.id }, [constitutionLabel(row.id) + " · " + row.rule + " · " + C.t("n_principles", { n: row.n_principles })]));
+      select.appendChild(C.el("option", { value: row.id }, [constitutionLabel(row.id) + " · " + C.named("rule_", row.rule) + " · " + C.t("n_principles", { n: row.n_principles })]));
     });
     const latest = rows.filter(function (r) { return r.group_id === null; }).sort(function (a, b) { return b.version - a.version; })[0];
     if (latest) select.value = String(latest.id);
