@@ -347,6 +347,17 @@ def _datasets_step(run: _Run, out: Path, method: str, config: ChainConfig) -> di
             f"labels {summary['min_label']}..{summary['max_label']}): use a stronger judge, "
             "lower pair_margin, or preference_source='revision'"
         )
+    if not preference:
+        rejected = sum(
+            bool(rec.get("rounds")) and all(r.get("revision_rejected") for r in rec["rounds"])
+            for rec in records
+        )
+        raise dio.TrainingError(
+            f"no preference pair: in all {len(records)} records the final answer equals the "
+            f"initial one ({rejected} had every revision rejected by cleaning, see "
+            "cai.jsonl rounds[].cleaning): use more prompts, more max_new_tokens or a "
+            "stronger critic_model"
+        )
     rows = {"sft.jsonl": dio.sft_rows(records), f"{method}.jsonl": preference}
     hashes = {name: dio.write_jsonl(r, out / name) for name, r in rows.items()}
     run.state["provenance"]["datasets"] = hashes

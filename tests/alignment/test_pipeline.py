@@ -440,3 +440,21 @@ def test_repeated_seeds_are_refused() -> None:
         ChainConfig(seeds=(1, 1))
     assert ChainConfig(seed=4).training_seeds() == (4,)
     assert ChainConfig(seeds=(3, 5)).stage_config("sft", Path("x")).seed == 3
+
+
+def test_no_pair_because_every_revision_was_rejected_says_so(tmp_path, model_cache) -> None:
+    from alignment.config import TrainingError
+    from alignment.pipeline import _datasets_step, _Run
+
+    record = {
+        "prompt_id": "p1",
+        "prompt": "Q?",
+        "initial": "An answer.",
+        "final": "An answer.",
+        "rounds": [{"revision_rejected": True, "cleaning": ["started with a critique"]}],
+        "feedback": None,
+    }
+    (tmp_path / "cai.jsonl").write_text(json.dumps(record) + "\n")
+    run = _Run(tmp_path, {"steps": {}, "metrics": {}, "provenance": {}}, None, None)
+    with pytest.raises(TrainingError, match=r"all 1 records .*1 had every revision rejected"):
+        _datasets_step(run, tmp_path, "dpo", _config(model_cache))
