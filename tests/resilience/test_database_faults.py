@@ -70,11 +70,13 @@ def _send(url: str, body: dict | None = None, **headers: str) -> tuple[int, Any]
         return error.code, error.read().decode(errors="replace")
 
 
-def _backend_waiting_for_a_lock(platform: Platform, answer: Future) -> int:
-    """The pid of the server's backend once it waits on the test's lock (polled, not timed)."""
+def _backend_waiting_for_a_lock(platform: Platform, *pending: Future) -> int:
+    """The pid of the one backend waiting on the test's lock, once it waits (polled, not timed);
+    none of `pending` may have finished by then."""
     deadline = time.monotonic() + WAIT_S
     while time.monotonic() < deadline:
-        assert not answer.done(), f"answered before it reached the lock: {answer.result()}"
+        done = [answer.result() for answer in pending if answer.done()]
+        assert not done, f"finished before it reached the lock: {done}"
         rows = platform.query(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
             "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
@@ -137,3 +139,122 @@ def test_a_vote_batch_whose_connection_is_terminated_before_commit_is_cast_once(
     )
     assert len(votes) == 1 and votes[0][1] == 1
     assert events == [(votes[0][0],)]
+
+
+def test_a_burst_of_votes_survives_every_connection_being_terminated(live):  # type: ignore[no-untyped-def]
+    """Twelve voters vote at once; one batch waits on the locked votes table, and then every
+    connection the server holds is terminated. Every vote is answered 200 and stored once."""
+    import psycopg
+
+    platform, who = live
+    base = f"{platform.url}/api/v1/conversations/{who['slug']}"
+    statements = [row["id"] for row in _send(f"{base}/statements/")[1]["results"]]
+    joined = [_send(f"{base}/participants/", {}) for _ in range(12)]
+    assert {status for status, _ in joined} == {201}
+    voters = [body for _, body in joined]
+
+    def vote_all(voter: dict[str, Any], value: int) -> list[int]:
+        return [
+            _send(
+                f"{base}/votes/",
+                {"statement_id": statement_id, "value": value},
+                X_Participant_Token=voter["token"],
+            )[0]
+            for statement_id in statements
+        ]
+
+    values = [(-1, 0, 1)[i % 3] for i in range(len(voters))]
+    with psycopg.connect(platform.database_url) as blocker, ThreadPoolExecutor(12) as pool:
+        blocker.execute("LOCK TABLE deliberation_vote IN ACCESS EXCLUSIVE MODE")
+        bursts = [pool.submit(vote_all, v, value) for v, value in zip(voters, values, strict=True)]
+        _backend_waiting_for_a_lock(platform, *bursts)
+        terminated = platform.query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            f"AND pid <> {blocker.info.backend_pid}"
+        )
+        assert terminated and all(ok for (ok,) in terminated)
+        blocker.commit()
+        statuses = [burst.result(timeout=WAIT_S) for burst in bursts]
+
+    assert statuses == [[200] * len(statements)] * len(voters)
+    ids = ",".join(str(v["id"]) for v in voters)
+    stored = platform.query(
+        f"SELECT participant_id, statement_id, value FROM deliberation_vote "
+        f"WHERE participant_id IN ({ids})"
+    )
+    expected = {
+        (v["id"], statement_id): value
+        for v, value in zip(voters, values, strict=True)
+        for statement_id in statements
+    }
+    assert len(stored) == len(expected)
+    assert {(p, s): value for p, s, value in stored} == expected
+    events = platform.query(
+        "SELECT participant_id, statement_id, COUNT(*) FROM deliberation_voteevent "
+        f"WHERE participant_id IN ({ids}) GROUP BY participant_id, statement_id"
+    )
+    assert len(events) == len(expected) and {n for _, _, n in events} == {1}
+
+
+SEED_VOTES = """
+from consensus.snapshots import scheduling
+from deliberation import services
+from deliberation.models import Conversation
+c = Conversation.objects.get(slug="fuzz")
+statements = list(c.statements.order_by("id"))
+for i in range(6):
+    p = services.participant_join(conversation=c)
+    for j, s in enumerate(statements):
+        services.vote_cast(participant=p, statement_id=s.pk, value=1 if (i + j) % 2 else -1)
+print(scheduling.recompute_enqueue(conversation_id=c.pk).pk)
+"""
+
+
+def _job_status(platform: Platform, job_id: int) -> str:
+    return str(platform.query(f"SELECT status FROM deliberation_job WHERE id = {job_id}")[0][0])
+
+
+def _job_ended(platform: Platform, job_id: int) -> str:
+    deadline = time.monotonic() + WAIT_S
+    while (status := _job_status(platform, job_id)) not in {"succeeded", "failed"}:
+        assert time.monotonic() < deadline, f"job {job_id} still {status}"
+        time.sleep(0.1)  # polling interval of a condition, not a synchronisation
+    return status
+
+
+def test_a_recompute_whose_connection_is_terminated_still_writes_its_snapshot(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The worker's connection is terminated while the recompute reads the votes.
+
+    Before (issue 13): a database error as a recompute started left its job queued for good and
+    every later request folded into it; then, a connection lost mid-read failed the job, and
+    the snapshot stayed stale until the next vote asked for another. Now the computation runs
+    again on a fresh connection (nothing of it had committed) and the same job writes the
+    snapshot of every vote."""
+    import psycopg
+
+    workdir = tmp_path_factory.mktemp("recompute-fault")
+    extra = {**PRODUCTION, "CONCORD_DATA_DIR": str(workdir)}
+    platform = Platform(workdir=workdir, env_extra=extra)
+    try:
+        platform.manage("migrate", "--noinput", "-v0")
+        platform.manage("shell", "-c", "from tests.api import live_seed; live_seed.main()")
+        job_id = int(platform.manage("shell", "-c", SEED_VOTES).strip().splitlines()[-1])
+        with psycopg.connect(platform.database_url) as blocker, ThreadPoolExecutor(1) as pool:
+            blocker.execute("LOCK TABLE deliberation_vote IN ACCESS EXCLUSIVE MODE")
+            platform.start_worker()
+            job = pool.submit(_job_ended, platform, job_id)
+            pid = _backend_waiting_for_a_lock(platform, job)
+            assert platform.query(f"SELECT pg_terminate_backend({pid})") == [(True,)]
+            blocker.commit()
+            assert job.result(timeout=WAIT_S) == "succeeded"
+        attempts = platform.query(f"SELECT attempts FROM deliberation_job WHERE id = {job_id}")
+        assert attempts == [(1,)]  # the same attempt, not a re-queue
+        snapshot = platform.query(
+            f"SELECT n_participants, n_votes FROM consensus_snapshot WHERE job_id = {job_id}"
+        )
+        assert snapshot == [(6, 18)]
+    finally:
+        platform.destroy()
