@@ -278,15 +278,26 @@ class VoteOutputSerializer(serializers.Serializer):
     progress = ProgressSerializer()
 
 
-def vote_answer(cast: services.VoteCast, step: selectors.NextStatement) -> dict[str, Any]:
-    """The answer to a vote, whichever view cast it."""
-    return {
-        "statement_id": cast.statement_id,
-        "value": cast.value,
-        "changed": cast.changed,
-        "next": None if step.statement is None else StatementSerializer(step.statement).data,
-        "progress": step.progress(),
-    }
+def vote_answers(
+    casts: list[services.VoteCast], steps: list[selectors.NextStatement]
+) -> list[dict[str, Any]]:
+    """The answers to votes, whichever view cast them.
+
+    Why a list: a batch's next statements are serialized by one list serializer, which builds
+    the serializer's fields once for the batch instead of once per vote (building a
+    `ModelSerializer`'s fields was a quarter of a batched vote's CPU)."""
+    following = [step.statement for step in steps if step.statement is not None]
+    shown = iter(StatementSerializer(following, many=True).data)
+    return [
+        {
+            "statement_id": cast.statement_id,
+            "value": cast.value,
+            "changed": cast.changed,
+            "next": None if step.statement is None else next(shown),
+            "progress": step.progress(),
+        }
+        for cast, step in zip(casts, steps, strict=True)
+    ]
 
 
 class VoteReadSerializer(serializers.ModelSerializer):
@@ -639,7 +650,7 @@ class VoteListApi(generics.ListAPIView):
         data.is_valid(raise_exception=True)
         cast = services.vote_cast(participant=participant, **data.validated_data)
         step = selectors.statements_next_for([(participant.pk, conversation.pk)])[0]
-        return Response(vote_answer(cast, step))
+        return Response(vote_answers([cast], [step])[0])
 
 
 class DemographicsApi(APIView):

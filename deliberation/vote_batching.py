@@ -14,18 +14,19 @@ the DRF view, which casts through the same service one vote at a time; both answ
 
 from __future__ import annotations
 
+import functools
 import io
 from dataclasses import dataclass
 from typing import Any, cast
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
-from django.core.handlers.asgi import ASGIRequest
+from django.core.handlers.asgi import ASGIHandler, ASGIRequest
 from django.http import HttpRequest, HttpResponse
 from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.locale import LocaleMiddleware
 from django.middleware.security import SecurityMiddleware
-from django.urls import Resolver404, ResolverMatch, resolve
+from django.urls import Resolver404, ResolverMatch, get_urlconf, resolve
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.parsers import JSONParser
@@ -77,14 +78,12 @@ def votes_batch(asks: list[VoteAsk]) -> list[dict[str, Any] | Exception]:
         for c, r in zip(cast, requests, strict=True)
         if isinstance(c, services.VoteCast)
     ]
-    following = iter(selectors.statements_next_for(voters))
+    casts = [c for c in cast if isinstance(c, services.VoteCast)]
+    shown = iter(apis.vote_answers(casts, selectors.statements_next_for(voters)))
     results: list[dict[str, Any] | Exception] = []
     for answer in answers:
         outcome = cast[answer] if isinstance(answer, int) else answer
-        if isinstance(outcome, Exception):
-            results.append(outcome)
-        else:
-            results.append(apis.vote_answer(outcome, next(following)))
+        results.append(outcome if isinstance(outcome, Exception) else next(shown))
     return results
 
 
@@ -213,8 +212,51 @@ def _batchable(request: HttpRequest) -> bool:
 def _votes_route(request: HttpRequest) -> ResolverMatch | None:
     """The URLconf's match when this request is for the votes view (the route is the URLconf's,
     not a second copy here); only resolved for requests `_batchable` already let through."""
+    return _votes_match(get_urlconf() or settings.ROOT_URLCONF, request.path_info)
+
+
+@functools.lru_cache(maxsize=4096)
+def _votes_match(urlconf: Any, path_info: str) -> ResolverMatch | None:
+    """Why cached: resolving walks the URLconf pattern by pattern, which cost a token vote more
+    than its own view did; a crowd votes on a handful of paths (one per conversation)."""
     try:
-        match = resolve(request.path_info)
+        match = resolve(path_info, urlconf)
     except Resolver404:
         return None
     return match if match.func is votes_endpoint else None
+
+
+class VoteASGIHandler(ASGIHandler):
+    """Django's ASGI handler, without a thread of its own for each token vote.
+
+    Why: Django enters asgiref's `ThreadSensitiveContext` for every request, so the sync code a
+    request runs (the `request_started`/`request_finished` signals, `response.close()`) gets a
+    new thread, started and joined per request. Under a voting crowd that thread's start and
+    join were the largest single cost of a vote on the event loop (README, "Under load"). A
+    token vote runs no sync code of its own in the request: its database work is the batch
+    thread's (`GroupCommit`), which applies Django's connection hygiene around every batch. So
+    a token vote is handled by Django's own `handle` (body, signals, request, the whole
+    middleware chain, response, disconnects) outside that context, and its few sync calls share
+    asgiref's one long-lived sync thread instead. Every other request is Django's as usual.
+    """
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if _token_vote_scope(scope):
+            await self.handle(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
+
+
+def _token_vote_scope(scope: dict[str, Any]) -> bool:
+    """A POST with a participant token and a JSON body to the votes view: what `_batchable`
+    will let through, read from the ASGI scope before Django builds a request."""
+    if scope["type"] != "http" or scope["method"] != "POST":
+        return False
+    headers = dict(scope["headers"])
+    if not headers.get(b"x-participant-token"):
+        return False
+    if headers.get(b"content-type", b"").split(b";")[0].strip() != b"application/json":
+        return False
+    path, root = scope["path"], scope.get("root_path", "")
+    path_info = path.removeprefix(root) if root else path  # below the script prefix, as Django
+    return _votes_match(get_urlconf() or settings.ROOT_URLCONF, path_info) is not None

@@ -383,3 +383,67 @@ def test_a_token_vote_for_a_host_django_refuses_is_refused(server):
     )
     assert status == 400 and json.loads(data)["message"]
     assert not Vote.objects.filter(statement_id=world.statements[0]).exists()
+
+
+def test_token_votes_get_no_thread_per_request(server, monkeypatch):
+    """Django would start (and join) a thread for each request's sync calls; a token vote's
+    sync calls share asgiref's one sync thread instead (`VoteASGIHandler`)."""
+    conversation = ConversationFactory(slug="threads")
+    statements = [
+        services.statement_seed(conversation=conversation, text=f"threads {i}").pk
+        for i in range(13)
+    ]
+    token = services.participant_token(ParticipantFactory(conversation=conversation))
+
+    def vote(sid: int) -> None:
+        status, data, _ = _request(
+            server,
+            "POST",
+            "/api/v1/conversations/threads/votes/",
+            token=token,
+            body={"statement_id": sid, "value": 1},
+        )
+        assert status == 200, data
+
+    vote(statements[0])  # warm: the batch thread and asgiref's sync thread exist from here on
+    started: list[str] = []
+    start = threading.Thread.start
+
+    def counted(thread: threading.Thread) -> None:
+        started.append(thread.name)
+        start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", counted)
+    for sid in statements[1:]:
+        vote(sid)
+    assert len(started) <= 2, started  # 12 votes: Django's default handler starts 12
+
+
+@pytest.mark.parametrize(
+    ("method", "headers", "path", "root", "expected"),
+    [
+        ("POST", {"x-participant-token": "t", "content-type": "application/json"}, "", "", True),
+        (
+            "POST",
+            {"x-participant-token": "t", "content-type": "application/json; charset=utf-8"},
+            "/app",
+            "/app",
+            True,
+        ),
+        ("GET", {"x-participant-token": "t", "content-type": "application/json"}, "", "", False),
+        ("POST", {"content-type": "application/json"}, "", "", False),
+        ("POST", {"x-participant-token": "t", "content-type": "text/plain"}, "", "", False),
+        ("POST", {"x-participant-token": "t", "content-type": "application/json"}, "/x", "", False),
+    ],
+)
+def test_which_requests_skip_the_per_request_thread(method, headers, path, root, expected):
+    """Only what the batched view will take: a token, JSON, a POST, the votes route."""
+    full = f"{path}/api/v1/conversations/some-slug/votes/"
+    scope = {
+        "type": "http",
+        "method": method,
+        "path": full,
+        "root_path": root,
+        "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
+    }
+    assert vote_batching._token_vote_scope(scope) is expected
