@@ -537,22 +537,27 @@ def aggregate_seeds(
     """
     if len(evaluations) != len(seeds):
         raise ValueError("one evaluation per seed")
+
+    def rate(values: list[Any]) -> dict[str, Any]:
+        return seed_ci(values, bounds=(0.0, 1.0))
+
     metrics: dict[str, Any] = {
-        name: seed_ci([_dig(ev, path) for ev in evaluations]) for name, path in SEED_METRICS.items()
+        name: (seed_ci if name == "perplexity" else rate)([_dig(ev, path) for ev in evaluations])
+        for name, path in SEED_METRICS.items()
     }
-    metrics["representativeness_least_group"] = seed_ci(
-        [_least_represented(ev) for ev in evaluations]
-    )
+    metrics["representativeness_least_group"] = rate([_least_represented(ev) for ev in evaluations])
     group_ids = sorted(
         {str(g) for ev in evaluations for g in (_dig(ev, ("groups", "tuned", "groups")) or {})}
     )
     metrics |= {
-        f"representativeness_group_{gid}": seed_ci(
+        f"representativeness_group_{gid}": rate(
             [_dig(ev, ("groups", "tuned", "groups", gid, "value")) for ev in evaluations]
         )
         for gid in group_ids
     }
     first = evaluations[0] if evaluations else {}
+    base_groups = _dig(first, ("groups", "base", "groups")) or {}
+    base_values = [g["value"] for g in base_groups.values() if g.get("value") is not None]
     base_paths = {
         "representativeness_collective": ("groups", "base", "collective", "value"),
         "capability_mc": ("checks", "capability_base", "value"),
@@ -566,5 +571,7 @@ def aggregate_seeds(
         "n_seeds": len(seeds),
         "interval": "95% Student-t over training seeds (mean ± t·sd/√n)",
         "metrics": metrics,
-        "base": {k: _dig(first, p) for k, p in base_paths.items()},
+        "base": {k: _dig(first, p) for k, p in base_paths.items()}
+        | {"representativeness_least_group": min(base_values) if base_values else None}
+        | {f"representativeness_group_{g}": v.get("value") for g, v in base_groups.items()},
     }

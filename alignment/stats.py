@@ -51,8 +51,12 @@ def fmt_ci(ci: dict[str, Any] | None) -> str:
     return f"{ci['value']:.3f} [{ci['low']:.3f}, {ci['high']:.3f}] (n={ci['n']})"
 
 
-def seed_ci(values: Sequence[float | None]) -> dict[str, Any]:
+def seed_ci(
+    values: Sequence[float | None], *, bounds: tuple[float, float] | None = None
+) -> dict[str, Any]:
     """Mean over training seeds with a 95% Student-t interval (mean ± t·sd/√n).
+
+    `bounds` clips the interval to a figure's range (a rate cannot leave [0, 1]).
 
     Why t and not the bootstrap: there are only a handful of seeds (3 by default), too few to
     resample; the t interval is the usual report for "mean over n seeds". Missing values (a
@@ -70,4 +74,7 @@ def seed_ci(values: Sequence[float | None]) -> dict[str, Any]:
 
     sd = float(data.std(ddof=1))
     half = float(st.t.ppf(1 - (1 - CONFIDENCE) / 2, data.size - 1)) * sd / float(np.sqrt(data.size))
-    return out | {"value": mean, "low": mean - half, "high": mean + half, "sd": sd}
+    low, high = mean - half, mean + half
+    if bounds is not None:
+        low, high = max(low, bounds[0]), min(high, bounds[1])
+    return out | {"value": mean, "low": low, "high": high, "sd": sd}

@@ -135,6 +135,8 @@ def test_seed_interval_is_the_student_t_interval() -> None:
     assert ci["n"] == 3 and ci["value"] == pytest.approx(0.6)
     assert ci["high"] - ci["value"] == pytest.approx(0.24841, abs=1e-4)
     assert seed_ci([0.4])["low"] is None and seed_ci([])["value"] is None
+    clipped = seed_ci([0.0, 0.5, 1.0], bounds=(0.0, 1.0))
+    assert (clipped["low"], clipped["high"]) == (0.0, 1.0)
 
 
 def test_aggregate_seeds_reads_every_tuned_figure() -> None:
@@ -144,7 +146,10 @@ def test_aggregate_seeds_reads_every_tuned_figure() -> None:
         groups = {"0": {"value": g0}, "1": {"value": g1}}
         return {
             "pairwise": {"win_rate": win},
-            "groups": {"tuned": {"groups": groups, "collective": {"value": 0.5}}},
+            "groups": {
+                "tuned": {"groups": groups, "collective": {"value": 0.5}},
+                "base": {"groups": {"0": {"value": 0.7}, "1": {"value": 0.3}}},
+            },
             "checks": {"capability_base": {"value": 0.25}},
         }
 
@@ -155,3 +160,5 @@ def test_aggregate_seeds_reads_every_tuned_figure() -> None:
     assert m["representativeness_group_1"]["values"] == [0.4, 0.6]
     assert m["implicit_reward_accuracy"]["n"] == 0  # missing in every seed: left out
     assert summary["base"]["capability_mc"] == 0.25
+    assert summary["base"]["representativeness_least_group"] == 0.3
+    assert summary["base"]["representativeness_group_0"] == 0.7
