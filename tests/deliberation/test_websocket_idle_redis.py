@@ -1,10 +1,11 @@
-"""A quiet conversation's sockets stay open on the Redis channel layer (the real server, 60 s).
+"""A quiet conversation's sockets stay open on both channel layers (the real server, 60 s).
 
 The report: redis-py's 5 s socket timeout equalled channels_redis' 5 s blocking pop, so an idle
 consumer's receive raised TimeoutError and the server closed every socket 5-10 s after the last
 event (4 of 4 idle listeners dropped within 30 s). The test listens to a real uvicorn on real
 Redis for 60 s without any event, then requires that the socket still answers and still
 receives a broadcast. It waits on the socket (no sleeps, no timing asserts); it is `slow`.
+The same holds on the embedded (SQLite-file) layer used without Redis: both layers are run.
 """
 
 from __future__ import annotations
@@ -37,12 +38,18 @@ def _redis_up() -> bool:
         return False
 
 
-@pytest.fixture
-def platform(tmp_path) -> Iterator[tuple[Platform, str, int]]:  # type: ignore[no-untyped-def]
-    if not _redis_up():
-        pytest.skip("needs Redis on 127.0.0.1:6379")
-    prefix = f"idle{uuid.uuid4().hex[:8]}"
-    extra = {"REDIS_URL": REDIS_URL, "CHANNELS_PREFIX": prefix, "CONCORD_WS_HEARTBEAT_S": "20"}
+@pytest.fixture(params=["redis", "embedded"])
+def platform(tmp_path, request) -> Iterator[tuple[Platform, str, int]]:  # type: ignore[no-untyped-def]
+    """The server on one channel layer; the string is the Redis prefix or the layer's file."""
+    if request.param == "redis":
+        if not _redis_up():
+            pytest.skip("needs Redis on 127.0.0.1:6379")
+        prefix = f"idle{uuid.uuid4().hex[:8]}"
+        extra = {"REDIS_URL": REDIS_URL, "CHANNELS_PREFIX": prefix}
+    else:
+        prefix = str(tmp_path / "channels.sqlite3")
+        extra = {"CONCORD_CHANNEL_LAYER_PATH": prefix}
+    extra["CONCORD_WS_HEARTBEAT_S"] = "20"
     platform = Platform(workdir=tmp_path, env_extra=extra)
     try:
         platform.manage("migrate", "--noinput", "-v0")
@@ -65,16 +72,22 @@ def _next_event(ws: ClientConnection, *, skip: set[str], deadline: float) -> dic
 
 
 def _broadcast(prefix: str, conversation_id: int) -> None:
+    from channels.layers import BaseChannelLayer
     from channels_redis.core import RedisChannelLayer
 
+    from kernel.channel_layer import SQLiteChannelLayer
     from kernel.realtime import conversation_group
 
-    layer = RedisChannelLayer(hosts=[REDIS_URL], prefix=prefix)
+    layer: BaseChannelLayer
+    if prefix.endswith(".sqlite3"):
+        layer = SQLiteChannelLayer(path=prefix)
+    else:
+        layer = RedisChannelLayer(hosts=[REDIS_URL], prefix=prefix)
     message = {"type": "conversation.event", "event": "statement", "payload": {"id": 1}}
     asyncio.run(layer.group_send(conversation_group(conversation_id), message))
 
 
-def test_an_idle_socket_stays_open_for_60_seconds_on_redis(platform):  # type: ignore[no-untyped-def]
+def test_an_idle_socket_stays_open_for_60_seconds(platform):  # type: ignore[no-untyped-def]
     server, prefix, conversation_id = platform
     url = server.url.replace("http://", "ws://") + "/ws/conversations/quiet/"
     with connect(url, origin=server.url, open_timeout=30) as ws:
