@@ -8,6 +8,13 @@ import-long transaction held SQLite's only write lock for ~40 s (vTaiwan), stall
 the busy timeout and killing the worker. An import that fails while writing votes leaves part of
 them; running it again replaces them as a whole.
 
+Short transactions are not enough on SQLite: a writer waiting for the lock polls (Python's
+sqlite3 busy handler sleeps up to 100 ms between tries), and an import that begins its next chunk
+the moment it commits the last wins nearly every race, so a vote waited for the whole loop (2-3 s
+for vTaiwan's 50,000 rows on a busy machine). Between chunks the import therefore holds no
+transaction and, on SQLite, pauses longer than one poll (`_SQLITE_YIELD_S`), so a waiting vote
+gets the lock. PostgreSQL locks rows, not the database: there it does not pause.
+
 Every export variant loads (see ``consensus.polis_export``): a participant's ``xid`` becomes its
 ``external_id`` (so an embedding site's users find their votes again), a matrix-only export
 (no votes.csv) imports each latest vote once with the import time, and a comments-only export
@@ -16,12 +23,14 @@ imports statements and no votes. What the reader assumed is returned in ``notes`
 
 from __future__ import annotations
 
+import time
 import unicodedata
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from consensus.polis_export import (
@@ -49,6 +58,11 @@ _MODERATION_TO_POLIS: dict[str, int] = {
 }
 _BATCH = 5000
 _WRITE_CHUNK = 2000  # rows per transaction: well under a second of write lock each
+_DELETE_CHUNK = 200  # participants whose imported votes one transaction deletes
+_SQLITE_YIELD_S = 0.12  # longer than the busy handler's longest sleep (100 ms)
+
+# Called between two chunks with no transaction open (tests cast a vote there).
+ChunkHook = Callable[[], None]
 
 
 def _when(ms: int | None) -> datetime:
@@ -141,13 +155,32 @@ def _upsert_statements(
     return {tid: s.pk for tid, s in existing.items()}
 
 
+def _between_chunks(on_chunk: ChunkHook | None) -> None:
+    """Let waiting writers in: no transaction is open here (see the module docstring)."""
+    if connection.vendor == "sqlite":
+        time.sleep(_SQLITE_YIELD_S)
+    if on_chunk is not None:
+        on_chunk()
+
+
 def _replace_votes(
-    conversation: Conversation, export: PolisExport, ptpts: dict[int, int], stmts: dict[int, int]
+    conversation: Conversation,
+    export: PolisExport,
+    ptpts: dict[int, int],
+    stmts: dict[int, int],
+    on_chunk: ChunkHook | None,
 ) -> int:
-    imported = Participant.objects.filter(conversation=conversation, polis_pid__isnull=False)
-    with transaction.atomic():
-        VoteEvent.objects.filter(participant__in=imported).delete()
-        Vote.objects.filter(participant__in=imported).delete()
+    imported = list(
+        Participant.objects.filter(conversation=conversation, polis_pid__isnull=False).values_list(
+            "pk", flat=True
+        )
+    )
+    for start in range(0, len(imported), _DELETE_CHUNK):
+        some = imported[start : start + _DELETE_CHUNK]
+        with transaction.atomic():
+            VoteEvent.objects.filter(participant_id__in=some).delete()
+            Vote.objects.filter(participant_id__in=some).delete()
+        _between_chunks(on_chunk)
     events = [
         VoteEvent(
             participant_id=ptpts[v.pid],
@@ -157,23 +190,35 @@ def _replace_votes(
         )
         for v in export.votes
     ]
-    _insert_in_chunks(VoteEvent, events)
+    _insert_in_chunks(VoteEvent, events, on_chunk)
     latest = [
         Vote(participant_id=ptpts[v.pid], statement_id=stmts[v.tid], value=v.vote)
         for v in export.latest_votes()
     ]
-    _insert_in_chunks(Vote, latest)
+    _insert_in_chunks(Vote, latest, on_chunk)
     return len(latest)
 
 
-def _insert_in_chunks(model: type[Vote] | type[VoteEvent], rows: list[Any]) -> None:
+def _insert_in_chunks(
+    model: type[Vote] | type[VoteEvent], rows: list[Any], on_chunk: ChunkHook | None
+) -> None:
     for start in range(0, len(rows), _WRITE_CHUNK):
         with transaction.atomic():
             model.objects.bulk_create(rows[start : start + _WRITE_CHUNK])
+        _between_chunks(on_chunk)
 
 
-def polis_import(*, folder: str | Path, slug: str, topic: str | None = None) -> dict[str, Any]:
-    """Load a Polis export folder into conversation `slug` (created if missing)."""
+def polis_import(
+    *,
+    folder: str | Path,
+    slug: str,
+    topic: str | None = None,
+    on_chunk: ChunkHook | None = None,
+) -> dict[str, Any]:
+    """Load a Polis export folder into conversation `slug` (created if missing).
+
+    `on_chunk` is called between the vote-writing transactions, with none open.
+    """
     folder = Path(folder)
     try:
         export = read_polis_export(folder)
@@ -195,7 +240,8 @@ def polis_import(*, folder: str | Path, slug: str, topic: str | None = None) -> 
         )
         ptpts = _upsert_participants(conversation, pids, export.xids)
         stmts = _upsert_statements(conversation, export.comments, ptpts)
-    n_votes = _replace_votes(conversation, export, ptpts, stmts)
+    _between_chunks(on_chunk)
+    n_votes = _replace_votes(conversation, export, ptpts, stmts, on_chunk)
     with transaction.atomic():
         summary = {
             "conversation": conversation.slug,

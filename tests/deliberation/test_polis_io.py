@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from consensus.polis_export import read_polis_export
+from deliberation import services
 from deliberation.models import Conversation, Participant, Statement, Vote, VoteEvent
+from deliberation.polis_io import polis_import
 
 pytestmark = pytest.mark.django_db
 
@@ -175,3 +178,36 @@ def test_an_xid_becomes_the_participants_external_id(tmp_path):
     person = Participant.objects.get(conversation__slug="xid", external_id="user-7")
     assert person.polis_pid == int(pid)
     assert Vote.objects.filter(participant=person).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_vote_cast_between_two_chunks_of_an_import_is_accepted():
+    """The import holds no transaction between its chunks, so voting goes on during it: a vote
+    cast through the vote service at every pause (on this same connection, so any transaction the
+    import held open would show) is accepted and committed, and stays after the import."""
+    conversation = services.conversation_create(user=None, slug="live", topic="Live")
+    statement = services.statement_seed(conversation=conversation, text="Voting goes on.")
+    participant = services.participant_join(conversation=conversation)
+    values: list[int] = []
+
+    def vote_now() -> None:
+        assert not connection.in_atomic_block, "the import holds a transaction between chunks"
+        value = 1 if len(values) % 2 == 0 else -1
+        services.vote_cast(participant=participant, statement_id=statement.pk, value=value)
+        values.append(value)
+        assert Vote.objects.get(participant=participant).value == value  # committed
+
+    folder = POLIS_DIR / "15-per-hour-seattle"
+    polis_import(folder=folder, slug="seattle", on_chunk=vote_now)
+    first = len(values)
+    polis_import(folder=folder, slug="seattle", on_chunk=vote_now)  # a re-import deletes first
+    source = read_polis_export(folder)
+    # a pause before the votes, after each delete of 200 participants' votes and after each
+    # insert of 2,000 rows (events, then current votes); the re-import pauses as often
+    assert first >= 1 + 2 * -(-len(source.votes) // 2000)
+    assert len(values) == 2 * first
+    assert VoteEvent.objects.filter(participant=participant).count() == len(values)
+    assert Vote.objects.get(participant=participant).value == values[-1]
+    assert Vote.objects.filter(statement__conversation__slug="seattle").count() == len(
+        source.latest_votes()
+    )
