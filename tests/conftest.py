@@ -24,6 +24,29 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
     _embedded_channel_layer_beside(tmp_path_factory.mktemp("channels") / "channels.sqlite3")
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+    """pytest-django's test database, dropped cleanly on PostgreSQL.
+
+    Django drops it at the end after closing its own pool, but a connection another thread still
+    holds (a live server's, a group-commit batcher's, a channels consumer's) made the DROP fail
+    with "being accessed by other users" and left `test_postgres` behind for the next run. So
+    before the drop, every other session on the test database is ended.
+    """
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    name = connection.settings_dict["NAME"]
+    with django_db_blocker.unblock(), connection._nodb_cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = %s AND pid <> pg_backend_pid()",
+            [name],
+        )
+
+
 def _embedded_channel_layer_beside(path):  # type: ignore[no-untyped-def]
     """The embedded layer's file belongs to this test session, not to the developer's db.sqlite3.
 
