@@ -1,5 +1,5 @@
-"""Every word in the page's language: each page, in Arabic, with real content on it, shows no
-English UI text.
+"""Every word in the page's language: each page, in Arabic, Farsi and Mandarin, with real content
+on it, shows no English UI text.
 
 A catalog check (tests/frontend/test_catalogs.py) sees only strings someone wrapped for
 translation; this walks what a person actually sees — text nodes, labels, placeholders, tooltips,
@@ -39,6 +39,8 @@ ALLOWED = {
     "Polis",
     "zip",
     "CAI",
+    "AI",
+    "ID",
     "smollm2",  # the model names one types into the training form
     "tiny",
 }
@@ -176,17 +178,18 @@ def _pages(slug: str, run: int) -> list[str]:
     ]
 
 
-def test_no_page_shows_english_in_arabic(concord_server, new_context, arabic):  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("language", ["ar", "fa", "zh-hans"])
+def test_no_page_shows_english(concord_server, new_context, arabic, language):  # type: ignore[no-untyped-def]
     context = new_context()
     page = context.new_page()
     log_in(page, concord_server, arabic["username"], "/")
-    cookie = {"name": "django_language", "value": "ar", "url": concord_server.url("/")}
+    cookie = {"name": "django_language", "value": language, "url": concord_server.url("/")}
     context.add_cookies([cookie])
     english = {}
     for path in _pages(arabic["slug"], arabic["run"]):
         page.goto("about:blank")  # a new document even where only the #run- fragment changes
         page.goto(concord_server.url(path))
-        expect(page.locator("html")).to_have_attribute("lang", "ar")
+        expect(page.locator("html")).to_have_attribute("lang", language)
         page.wait_for_load_state("networkidle")
         if "/training/" in path:
             expect(page.locator("#run-detail")).to_be_visible()
@@ -201,7 +204,7 @@ def test_no_page_shows_english_in_arabic(concord_server, new_context, arabic):  
     found = english_words(login.evaluate(VISIBLE_WORDS))
     if found:
         english["/accounts/login/"] = found
-    assert english == {}, "English on Arabic pages:\n" + json.dumps(
+    assert english == {}, f"English on {language} pages:\n" + json.dumps(
         english, ensure_ascii=False, indent=1
     )
 
