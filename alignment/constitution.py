@@ -231,10 +231,21 @@ def select_statements(
     chosen = sorted((p for p in valid if p[0] >= limit), key=lambda p: -p[0])
     if not chosen:
         best = max((score for score, _ in valid), default=None)
-        raise ConstitutionError(
-            f"no statement passes rule {rule!r} at threshold {limit} (best score: {best})"
-        )
+        raise NothingPassesError(rule, limit, best)
     return [s for _, s in chosen]
+
+
+class NothingPassesError(ConstitutionError):
+    """No statement reaches the rule's threshold (the commonest refusal of a build).
+
+    Its fields let the web layer say so in the reader's language; this library stays English.
+    """
+
+    def __init__(self, rule: str, threshold: float, best: float | None) -> None:
+        super().__init__(
+            f"no statement passes rule {rule!r} at threshold {threshold} (best score: {best})"
+        )
+        self.rule, self.threshold, self.best = rule, threshold, best
 
 
 def _select_manual(

@@ -31,6 +31,13 @@ from kernel.models import Job
 from kernel.taskqueue import job_requeue
 
 PIPELINE_KIND = "alignment.pipeline"
+# Selection rules as the pages name them (the same words as frontend/strings.py).
+_RULE_WORDS: dict[str, Any] = {
+    "mea": "MEA",
+    "gic": "GIC",
+    "bridging": gettext_lazy("bridging"),
+    "manual": gettext_lazy("hand-picked"),
+}
 # A run's status as a word in the request's language (the training page's own words).
 _STATUS_WORDS: dict[str, Any] = {
     TrainingRun.Status.QUEUED: gettext_lazy("queued"),
@@ -158,6 +165,19 @@ def constitution_build(
             dedup=dedup,
             parent=const.from_dict(parent.document) if parent else None,
         )
+    except const.NothingPassesError as exc:
+        raise ApplicationError(
+            _(
+                "no statement passes rule '%(rule)s' at threshold %(threshold)s"
+                " (best score: %(best)s)"
+            )
+            % {
+                "rule": _RULE_WORDS.get(exc.rule, exc.rule),
+                "threshold": f"{exc.threshold:g}",
+                "best": "–" if exc.best is None else f"{exc.best:.3f}",
+            },
+            code="nothing_passes",
+        ) from exc
     except (AlignmentError, ValueError) as exc:
         raise ApplicationError(str(exc)) from exc
     return _store(conversation, document, snapshot, parent, user)

@@ -59,7 +59,7 @@ def test_a_researcher_builds_reads_exports_and_imports_a_constitution(
     # the default MEA threshold (0.6) selects nothing here: the API's message is shown
     _build(page, "mea")
     status = page.locator("#build-status")
-    expect(status).to_contain_text("no statement passes rule 'mea' at threshold 0.6")
+    expect(status).to_contain_text("no statement passes rule 'MEA' at threshold 0.6")
     expect(status).to_have_class(re.compile("error"))
 
     _build_gic(page)

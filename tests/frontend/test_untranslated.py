@@ -222,3 +222,19 @@ def test_a_refusal_from_the_training_api_is_in_arabic(concord_server, new_contex
     status = page.locator("#start-status")
     expect(status).not_to_be_empty()
     assert english_words([["#start-status", status.text_content() or ""]]) == []
+
+
+def test_a_build_nothing_passes_is_refused_in_arabic(concord_server, new_context, arabic):  # type: ignore[no-untyped-def]
+    """The commonest refusal of the constitution page (no statement reaches the threshold)."""
+    context = new_context()
+    page = context.new_page()
+    log_in(page, concord_server, arabic["username"], "/")
+    cookie = {"name": "django_language", "value": "ar", "url": concord_server.url("/")}
+    context.add_cookies([cookie])
+    page.goto(concord_server.url(f"/c/{arabic['slug']}/constitution/"))
+    page.locator("#build-rule").select_option("mea")
+    page.locator("#build-threshold").fill("0.99")
+    page.locator("#build-form button[type=submit]").click()
+    status = page.locator("#build-status")
+    expect(status).to_contain_text("لا تتجاوز أي عبارة عتبة القاعدة")
+    assert english_words([["#build-status", status.text_content() or ""]]) == []
