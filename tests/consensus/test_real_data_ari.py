@@ -57,7 +57,9 @@ STATELESS_FLOOR = {
 # More than 0.05 below red-dwarf; the causes are in docs/consensus.md ("Per conversation"): a
 # different fixed point of Polis' group k-means than the one Polis' warm-started history reached
 # (austria 2vkx, taxes, canadian), an older Polis in-conv rule (football), a 24-participant PCA
-# (london). Every remedy tried trades conversations, so the defaults stay Polis'.
+# (london). Every remedy tried trades conversations, so the defaults stay Polis'. Compared with
+# red-dwarf stage by stage (test_reddwarf_stages.py), the gap is its clustering alone: no base
+# clusters (austria, taxes) and a sorted k-means init (canadian), neither of them Polis' code.
 TRAILS_REDDWARF = {
     "austria-climate.2vkxcncppn.2022-07-07",
     "canadian-electoral-reform",
