@@ -58,5 +58,15 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
         if isinstance(content, dict) and content.get("type") == "ping":
             await self.send_json({"event": "pong", "payload": {}})
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Group events go straight to the socket. Why: channels closes stale database
+        connections before every message (a thread hop per event per socket: a tenth of a
+        server's CPU under a voting crowd with listeners open); forwarding an event touches no
+        database, so only the other messages (connect, receive, disconnect) pay for it."""
+        if message["type"] == "conversation.event":
+            await self.conversation_event(message)
+        else:
+            await super().dispatch(message)
+
     async def conversation_event(self, message: dict[str, Any]) -> None:
         await self.send_json({"event": message["event"], "payload": message["payload"]})
