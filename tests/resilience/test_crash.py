@@ -48,17 +48,26 @@ def _call(url: str, *, data: dict | None = None, token: str = "") -> tuple[int, 
         return error.code, json.loads(error.read() or b"{}")
 
 
+class RetryLater(Exception):
+    """A 503: the server says nothing was stored and to try again (a database that is
+    restarting or busy past its timeout, as under a loaded machine)."""
+
+
 # Every way a transport can fail while the server dies: refused/reset connections and timeouts
 # (all OSError, URLError included), and a response cut between headers and body
-# (http.client.IncompleteRead, RemoteDisconnected: HTTPException).
-TRANSPORT_ERRORS = (OSError, http.client.HTTPException)
+# (http.client.IncompleteRead, RemoteDisconnected: HTTPException); and the server's own "try
+# again" (503).
+TRANSPORT_ERRORS = (OSError, http.client.HTTPException, RetryLater)
 
 
 def _retrying(call, deadline: float):  # type: ignore[no-untyped-def]
-    """Retry while the server is down or dies mid-answer: what a real client does."""
+    """Retry while the server is down, dies mid-answer or asks to: what a real client does."""
     while time.monotonic() < deadline:
         try:
-            return call()
+            status, body = call()
+            if status == 503:
+                raise RetryLater(body)
+            return status, body
         except TRANSPORT_ERRORS:
             time.sleep(0.05)
     raise TimeoutError("server did not come back")
