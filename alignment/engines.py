@@ -36,7 +36,8 @@ VLLM_INSTALL = "pip install vllm (Linux with a CUDA GPU; see https://docs.vllm.a
 
 
 class Engine(Protocol):
-    """What `generate_detailed` delegates to: formatted prompts in, `Generated` out, in order."""
+    """What `generate_detailed` delegates to: formatted prompts in, (text, finished) pairs out,
+    in order (`generate_detailed` makes them `Generated`; engines do not import it back)."""
 
     name: str
 
@@ -50,7 +51,7 @@ class Engine(Protocol):
         temperature: float,
         seed: int,
         max_prompt_tokens: int,
-    ) -> list[Any]: ...
+    ) -> list[tuple[str, bool]]: ...
 
 
 def vllm_installed() -> bool:
@@ -156,9 +157,7 @@ class VLLMEngine:
         temperature: float,
         seed: int,
         max_prompt_tokens: int,
-    ) -> list[Any]:
-        from alignment.generation import Generated
-
+    ) -> list[tuple[str, bool]]:
         requests = [
             {
                 "prompt_token_ids": tokenizer(p, add_special_tokens=False)["input_ids"][
@@ -171,10 +170,7 @@ class VLLMEngine:
             max_new_tokens=max_new_tokens, do_sample=do_sample, temperature=temperature, seed=seed
         )
         outputs = self.llm.generate(requests, params, use_tqdm=False)
-        return [
-            Generated(o.outputs[0].text.strip(), o.outputs[0].finish_reason == "stop")
-            for o in outputs
-        ]
+        return [(o.outputs[0].text.strip(), o.outputs[0].finish_reason == "stop") for o in outputs]
 
 
 _ATTACHED: weakref.WeakKeyDictionary[Any, Engine] = weakref.WeakKeyDictionary()

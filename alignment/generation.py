@@ -143,7 +143,7 @@ def generate_detailed(
         )
         if progress is not None:
             progress(len(prompts), len(prompts))
-        return out
+        return [Generated(text, finished) for text, finished in out]
 
     import torch
 

@@ -286,18 +286,25 @@ def vote_answers(
     Why a list: a batch's next statements are serialized by one list serializer, which builds
     the serializer's fields once for the batch instead of once per vote (building a
     `ModelSerializer`'s fields was a quarter of a batched vote's CPU)."""
-    following = [step.statement for step in steps if step.statement is not None]
-    shown = iter(StatementSerializer(following, many=True).data)
+    shown = statements_shown([step.statement for step in steps])
     return [
         {
             "statement_id": cast.statement_id,
             "value": cast.value,
             "changed": cast.changed,
-            "next": None if step.statement is None else next(shown),
+            "next": next_shown,
             "progress": step.progress(),
         }
-        for cast, step in zip(casts, steps, strict=True)
+        for cast, step, next_shown in zip(casts, steps, shown, strict=True)
     ]
+
+
+def statements_shown(statements: list[Statement | None]) -> list[dict[str, Any] | None]:
+    """Statements as a participant sees them, serialized together (one list serializer builds
+    the fields once for all of them); None stays None."""
+    present = [s for s in statements if s is not None]
+    shown = iter(StatementSerializer(present, many=True).data)
+    return [None if s is None else next(shown) for s in statements]
 
 
 class VoteReadSerializer(serializers.ModelSerializer):

@@ -59,7 +59,7 @@ urlpatterns = [
         apis.DemographicsApi.as_view(),
         name="participant-demographics",
     ),
-    path("conversations/<slug:slug>/next/", apis.NextStatementApi.as_view(), name="statement-next"),
+    path("conversations/<slug:slug>/next/", vote_batching.next_endpoint, name="statement-next"),
     path("conversations/<slug:slug>/votes/", vote_batching.votes_endpoint, name="vote-list"),
     path("conversations/<slug:slug>/audit/", apis.AuditLogApi.as_view(), name="audit-log"),
     path("jobs/", apis.JobListApi.as_view(), name="job-list"),

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import functools
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
@@ -35,7 +36,7 @@ from rest_framework.renderers import JSONRenderer
 from deliberation import apis, selectors, services
 from deliberation.models import Conversation
 from kernel.api_errors import error_parts
-from kernel.errors import ApplicationError, NotFoundError
+from kernel.errors import ApplicationError, ConversationClosedError, NotFoundError
 from kernel.group_commit import GroupCommit
 from kernel.ratelimit import client_ip, rate_limits_hit
 
@@ -87,27 +88,71 @@ def votes_batch(asks: list[VoteAsk]) -> list[dict[str, Any] | Exception]:
     return results
 
 
-def _participants(asks: list[VoteAsk]) -> list[tuple[int, int] | ApplicationError]:
-    """(participant id, conversation id) per ask, or why not: the conversation, then the
-    token, as `participant_for_request` decides for one token."""
-    ids = dict(
-        Conversation.objects.filter(slug__in={a.slug for a in asks}).values_list("slug", "pk")
+class Voter(NamedTuple):
+    participant_id: int
+    conversation_id: int
+    conversation_open: bool
+
+
+def _participants(asks: Sequence[VoteAsk | NextAsk]) -> list[Voter | ApplicationError]:
+    """Who each ask is, or why not: the conversation, then the token, as
+    `participant_for_request` decides for one token."""
+    conversations = {
+        slug: (pk, is_open)
+        for slug, pk, is_open in Conversation.objects.filter(
+            slug__in={a.slug for a in asks}
+        ).values_list("slug", "pk", "is_open")
+    }
+    known = [ask for ask in asks if ask.slug in conversations]
+    found = iter(
+        services.participants_from_tokens([(conversations[a.slug][0], a.token) for a in known])
     )
-    known = [ask for ask in asks if ask.slug in ids]
-    found = iter(services.participants_from_tokens([(ids[a.slug], a.token) for a in known]))
-    who: list[tuple[int, int] | ApplicationError] = []
+    who: list[Voter | ApplicationError] = []
     for ask in asks:
-        participant = next(found) if ask.slug in ids else NotFoundError("Not found.")
-        who.append(
-            participant
-            if isinstance(participant, ApplicationError)
-            else (participant.pk, participant.conversation_id)
-        )
+        participant = next(found) if ask.slug in conversations else NotFoundError("Not found.")
+        if isinstance(participant, ApplicationError):
+            who.append(participant)
+        else:
+            is_open = conversations[ask.slug][1]
+            who.append(Voter(participant.pk, participant.conversation_id, is_open))
     return who
 
 
+@dataclass(frozen=True)
+class NextAsk:
+    """One participant's `GET .../next/`."""
+
+    slug: str
+    token: str
+
+
+def next_batch(asks: list[NextAsk]) -> list[dict[str, Any] | None | Exception]:
+    """The next statement of each participant (None: nothing left), each check in the DRF
+    view's order: unknown conversation, bad token or participant, closed conversation.
+
+    Why batched like votes: when a room opens the page at once, every participant asks for a
+    first statement together; one selector call serves them all (`statements_next_for`)."""
+    answers: list[int | Exception] = []
+    pairs: list[tuple[int, int]] = []
+    for w in _participants(asks):
+        if isinstance(w, Exception):
+            answers.append(w)
+        elif not w.conversation_open:
+            answers.append(ConversationClosedError())
+        else:
+            answers.append(len(pairs))
+            pairs.append((w.participant_id, w.conversation_id))
+    steps = selectors.statements_next_for(pairs)
+    shown = apis.statements_shown([step.statement for step in steps])
+    return [a if isinstance(a, Exception) else shown[a] for a in answers]
+
+
 _batcher: GroupCommit[VoteAsk, dict[str, Any] | Exception] = GroupCommit("votes", votes_batch)
+_next_batcher: GroupCommit[NextAsk, dict[str, Any] | None | Exception] = GroupCommit(
+    "next", next_batch
+)
 _drf_votes = sync_to_async(apis.VoteListApi.as_view())
+_drf_next = sync_to_async(apis.NextStatementApi.as_view())
 
 
 # One instance checks every body, as DRF's own list serializer reuses one child for every item:
@@ -135,7 +180,7 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
 
 @csrf_exempt  # token voters carry no session; the DRF view checks CSRF for session voters
 async def votes_endpoint(request: HttpRequest, slug: str) -> HttpResponse:
-    if not _batchable(request):
+    if not _batchable(request, "POST"):
         return await _drf_votes(request, slug=slug)
     token = request.headers["X-Participant-Token"]
     answer = await _batcher.submit(_read(request, slug, token))
@@ -145,13 +190,32 @@ async def votes_endpoint(request: HttpRequest, slug: str) -> HttpResponse:
     return _json(answer)
 
 
-# The schema documents this URL through the DRF view it delegates to (same methods and shapes).
+async def next_endpoint(request: HttpRequest, slug: str) -> HttpResponse:
+    if not _batchable(request, "GET"):
+        return await _drf_next(request, slug=slug)
+    answer = await _next_batcher.submit(NextAsk(slug, request.headers["X-Participant-Token"]))
+    if isinstance(answer, Exception):
+        status, body, headers = error_parts(answer)
+        return _json(body, status, headers)
+    if answer is None:  # as DRF answers an empty 204: no body, so no content type
+        response = HttpResponse(status=204)
+        del response["Content-Type"]
+        response["Content-Length"] = "0"
+        return response
+    return _json(answer)
+
+
+# The schema documents these URLs through the DRF views they delegate to (same methods, shapes).
 votes_endpoint.cls = apis.VoteListApi  # type: ignore[attr-defined]
 votes_endpoint.initkwargs = {}  # type: ignore[attr-defined]
+next_endpoint.cls = apis.NextStatementApi  # type: ignore[attr-defined]
+next_endpoint.initkwargs = {}  # type: ignore[attr-defined]
+_BATCHED = {votes_endpoint: "POST", next_endpoint: "GET"}  # view -> the method it batches
 
 
 class VoteFastLaneMiddleware:
-    """Send token votes straight to `votes_endpoint`, past the middlewares they do not need.
+    """Send token votes and next-statement reads straight to their batched views, past the
+    middlewares they do not need.
 
     Why: Django runs each `MiddlewareMixin` middleware of an async stack through a thread hop
     per call, and a per-request thread for them (asgiref's ThreadSensitiveContext): under a
@@ -181,7 +245,7 @@ class VoteFastLaneMiddleware:
         return self._acall(request)
 
     async def _acall(self, request: HttpRequest) -> HttpResponse:
-        match = _votes_route(request) if _batchable(request) else None
+        match = _batched_route(request)
         if match is None:
             return await self.get_response(request)
         request.get_host()  # Django's ALLOWED_HOSTS check: DisallowedHost becomes its 400
@@ -189,7 +253,7 @@ class VoteFastLaneMiddleware:
             early = getattr(middleware, "process_request", _nothing)(request)
             if early is not None:
                 return early
-        response = await votes_endpoint(request, match.kwargs["slug"])
+        response = await match.func(request, match.kwargs["slug"])
         for middleware in reversed(self.inline):  # each returns the response it was given
             response = cast(HttpResponse, middleware.process_response(request, response))
         return response
@@ -199,34 +263,37 @@ def _nothing(request: HttpRequest) -> None:
     return None
 
 
-def _batchable(request: HttpRequest) -> bool:
-    """A token vote with a JSON body, under ASGI with batching on. Under WSGI (and Django's
-    test client) each request has a thread and a loop of its own: nothing to batch with, and
-    the request's own thread must do its database work."""
+def _batchable(request: HttpRequest, method: str) -> bool:
+    """A token vote with a JSON body (POST) or a token read (GET), under ASGI with batching on.
+    Under WSGI (and Django's test client) each request has a thread and a loop of its own:
+    nothing to batch with, and the request's own thread must do its database work."""
     return (
-        request.method == "POST"
+        request.method == method
         and bool(request.headers.get("X-Participant-Token"))
-        and request.content_type == "application/json"
+        and (method == "GET" or request.content_type == "application/json")
         and isinstance(request, ASGIRequest)
         and getattr(settings, "CONCORD_VOTE_BATCHING", True)
     )
 
 
-def _votes_route(request: HttpRequest) -> ResolverMatch | None:
-    """The URLconf's match when this request is for the votes view (the route is the URLconf's,
-    not a second copy here); only resolved for requests `_batchable` already let through."""
-    return _votes_match(get_urlconf() or settings.ROOT_URLCONF, request.path_info)
+def _batched_route(request: HttpRequest) -> ResolverMatch | None:
+    """The URLconf's match when this request is for a batched view and batchable there (the
+    routes are the URLconf's, not a second copy here)."""
+    if request.method not in ("GET", "POST") or not request.headers.get("X-Participant-Token"):
+        return None
+    match = _batched_match(get_urlconf() or settings.ROOT_URLCONF, request.path_info)
+    return match if match is not None and _batchable(request, _BATCHED[match.func]) else None
 
 
 @functools.lru_cache(maxsize=4096)
-def _votes_match(urlconf: Any, path_info: str) -> ResolverMatch | None:
+def _batched_match(urlconf: Any, path_info: str) -> ResolverMatch | None:
     """Why cached: resolving walks the URLconf pattern by pattern, which cost a token vote more
     than its own view did; a crowd votes on a handful of paths (one per conversation)."""
     try:
         match = resolve(path_info, urlconf)
     except Resolver404:
         return None
-    return match if match.func is votes_endpoint else None
+    return match if match.func in _BATCHED else None
 
 
 class VoteASGIHandler(ASGIHandler):
@@ -251,15 +318,17 @@ class VoteASGIHandler(ASGIHandler):
 
 
 def _token_vote_scope(scope: dict[str, Any]) -> bool:
-    """A POST with a participant token and a JSON body to the votes view: what `_batchable`
-    will let through, read from the ASGI scope before Django builds a request."""
-    if scope["type"] != "http" or scope["method"] != "POST":
+    """A token vote (POST, JSON) or next-statement read (GET) for a batched view: what
+    `_batched_route` will let through, read from the ASGI scope before Django builds a request."""
+    if scope["type"] != "http" or scope["method"] not in ("GET", "POST"):
         return False
     headers = dict(scope["headers"])
     if not headers.get(b"x-participant-token"):
         return False
-    if headers.get(b"content-type", b"").split(b";")[0].strip() != b"application/json":
+    json_body = headers.get(b"content-type", b"").split(b";")[0].strip() == b"application/json"
+    if scope["method"] == "POST" and not json_body:
         return False
     path, root = scope["path"], scope.get("root_path", "")
     path_info = path.removeprefix(root) if root else path  # below the script prefix, as Django
-    return _votes_match(get_urlconf() or settings.ROOT_URLCONF, path_info) is not None
+    match = _batched_match(get_urlconf() or settings.ROOT_URLCONF, path_info)
+    return match is not None and _BATCHED[match.func] == scope["method"]

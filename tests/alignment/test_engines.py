@@ -82,7 +82,7 @@ class Recorder:
 
     def generate(self, tokenizer, prompts, **kwargs):  # noqa: ANN001, ANN003
         self.calls.append({"prompts": list(prompts)} | kwargs)
-        return [Generated(f"answer {i}. And then", finished=False) for i in range(len(prompts))]
+        return [(f"answer {i}. And then", False) for i in range(len(prompts))]
 
 
 def test_an_attached_engine_takes_over_generation_and_detaches(tiny) -> None:

@@ -419,26 +419,33 @@ def test_token_votes_get_no_thread_per_request(server, monkeypatch):
     assert len(started) <= 2, started  # 12 votes: Django's default handler starts 12
 
 
+JSON_TOKEN = {"x-participant-token": "t", "content-type": "application/json"}
+
+
 @pytest.mark.parametrize(
-    ("method", "headers", "path", "root", "expected"),
+    ("method", "headers", "route", "root", "expected"),
     [
-        ("POST", {"x-participant-token": "t", "content-type": "application/json"}, "", "", True),
+        ("POST", JSON_TOKEN, "votes", "", True),
         (
             "POST",
-            {"x-participant-token": "t", "content-type": "application/json; charset=utf-8"},
-            "/app",
+            {**JSON_TOKEN, "content-type": "application/json; charset=utf-8"},
+            "votes",
             "/app",
             True,
         ),
-        ("GET", {"x-participant-token": "t", "content-type": "application/json"}, "", "", False),
-        ("POST", {"content-type": "application/json"}, "", "", False),
-        ("POST", {"x-participant-token": "t", "content-type": "text/plain"}, "", "", False),
-        ("POST", {"x-participant-token": "t", "content-type": "application/json"}, "/x", "", False),
+        ("GET", JSON_TOKEN, "votes", "", False),  # the researchers' list: the DRF view
+        ("POST", {"content-type": "application/json"}, "votes", "", False),
+        ("POST", {**JSON_TOKEN, "content-type": "text/plain"}, "votes", "", False),
+        ("POST", JSON_TOKEN, "x/votes", "", False),
+        ("GET", {"x-participant-token": "t"}, "next", "", True),
+        ("GET", {}, "next", "", False),
+        ("POST", JSON_TOKEN, "next", "", False),
     ],
 )
-def test_which_requests_skip_the_per_request_thread(method, headers, path, root, expected):
-    """Only what the batched view will take: a token, JSON, a POST, the votes route."""
-    full = f"{path}/api/v1/conversations/some-slug/votes/"
+def test_which_requests_skip_the_per_request_thread(method, headers, route, root, expected):
+    """Only what a batched view will take: a token, and a JSON POST to the votes route or a
+    GET of the next route."""
+    full = f"{root}/api/v1/conversations/some-slug/{route}/"
     scope = {
         "type": "http",
         "method": method,
@@ -447,3 +454,32 @@ def test_which_requests_skip_the_per_request_thread(method, headers, path, root,
         "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
     }
     assert vote_batching._token_vote_scope(scope) is expected
+
+
+def test_a_room_opening_at_once_shares_its_first_statement_reads(server):
+    """Concurrent `next/` reads land in shared batches, each answered with its own statement
+    (a participant's own statement is never served to them)."""
+    conversation = ConversationFactory(slug="opening")
+    seed = services.statement_seed(conversation=conversation, text="opening seed").pk
+    people = [ParticipantFactory(conversation=conversation) for _ in range(24)]
+    tokens = [services.participant_token(p) for p in people]
+    answers: dict[str, tuple[int, str]] = {}
+    lock = threading.Lock()
+
+    def read(token: str) -> None:
+        status, data, _ = _request(
+            server, "GET", "/api/v1/conversations/opening/next/", token=token
+        )
+        with lock:
+            answers[token] = (status, data)
+
+    threads = [threading.Thread(target=read, args=(t,)) for t in tokens]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert len(answers) == 24
+    assert all(
+        status == 200 and json.loads(data)["id"] == seed for status, data in answers.values()
+    )
+    assert vote_batching._next_batcher.largest_batch > 1, "concurrent reads should share a batch"
