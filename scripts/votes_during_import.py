@@ -20,28 +20,17 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.resilience.servers import Platform  # noqa: E402
+from tests.resilience.servers import Platform, call_json  # noqa: E402
 
 SLUG = "ai-values"
 
 
 def _call(url: str, data: dict | None = None, token: str = "") -> tuple[int, dict]:
-    body = json.dumps(data).encode() if data is not None else None
-    request = urllib.request.Request(url, data=body, method="POST" if body else "GET")
-    request.add_header("Content-Type", "application/json")
-    if token:
-        request.add_header("X-Participant-Token", token)
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
+    return call_json(url, data=data, token=token, timeout=60)
 
 
 class Voter(threading.Thread):

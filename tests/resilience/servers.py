@@ -7,12 +7,14 @@ Each run gets its own database: a SQLite file, or a freshly created PostgreSQL d
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 import uuid
 from dataclasses import dataclass, field
@@ -158,3 +160,20 @@ class Platform:
         if self._pg_name:
             with _postgres_admin(os.environ["DATABASE_URL"]) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{self._pg_name}" WITH (FORCE)')
+
+
+def call_json(
+    url: str, *, data: dict | None = None, token: str = "", timeout: float = 10
+) -> tuple[int, dict]:
+    """One JSON request to a platform (POST when `data` is given): status and parsed body,
+    error statuses included; transport errors are raised for the caller to retry or count."""
+    body = json.dumps(data).encode() if data is not None else None
+    request = urllib.request.Request(url, data=body, method="POST" if body else "GET")
+    request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("X-Participant-Token", token)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")

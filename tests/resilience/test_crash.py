@@ -7,17 +7,14 @@ SQLite by default, PostgreSQL when DATABASE_URL says so.
 from __future__ import annotations
 
 import http.client
-import json
 import random
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
 
-from tests.resilience.servers import Platform
+from tests.resilience.servers import Platform, call_json
 
 SLUG = "ai-values"
 N_PARTICIPANTS = 16
@@ -36,16 +33,7 @@ def platform(tmp_path) -> Iterator[Platform]:  # type: ignore[no-untyped-def]
 
 
 def _call(url: str, *, data: dict | None = None, token: str = "") -> tuple[int, dict]:
-    body = json.dumps(data).encode() if data is not None else None
-    request = urllib.request.Request(url, data=body, method="POST" if body else "GET")
-    request.add_header("Content-Type", "application/json")
-    if token:
-        request.add_header("X-Participant-Token", token)
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
+    return call_json(url, data=data, token=token, timeout=10)
 
 
 class RetryLater(Exception):
