@@ -1,15 +1,19 @@
-"""`POST .../votes/` for a voting crowd: a plain async Django view that group-commits votes.
+"""`POST .../votes/` and `GET .../next/` for a voting crowd: plain async Django views that
+batch votes (group commit) and next-statement reads.
 
 Why: through DRF and one commit per vote, a 2-core server answers far fewer votes than a live
-assembly casts (README, "Under load"). This view sits behind Django's whole middleware stack
-(hosts, HTTPS, security headers, sessions, error pages all stay Django's), parses the request,
-and hands it to a `GroupCommit`: every vote that arrives while one batch commits is cast in the
+assembly casts (README, "Under load"). These views sit behind Django's whole middleware stack
+(hosts, HTTPS, security headers, sessions, error pages all stay Django's), parse the request,
+and hand it to a `GroupCommit`: every vote that arrives while one batch commits is cast in the
 next batch by the one vote service, `services.votes_cast`, and each answer carries the voter's
-next statement and progress, so a voter needs one request per vote.
+next statement and progress, so a voter needs one request per vote. Reads of a first statement
+(a room opening the page at once) are served the same way by the one selector,
+`selectors.statements_next_for`.
 
-What it takes: a POST with a participant token and a JSON body, under ASGI. Everything else on
-this URL (the researchers' GET, session or account voters, other content types, WSGI) goes to
-the DRF view, which casts through the same service one vote at a time; both answer alike.
+What they take: a participant token, under ASGI; for votes, a POST with a JSON body; for reads,
+a GET. Everything else on these URLs (the researchers' GET of votes, session or account voters,
+other content types, WSGI) goes to the DRF views, which call the same service and selector with
+a list of one; both answer alike (`tests/deliberation/test_vote_batching.py`).
 """
 
 from __future__ import annotations
