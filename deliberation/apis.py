@@ -11,6 +11,7 @@ from typing import Any, Literal, overload
 from django.core.validators import RegexValidator
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
@@ -129,7 +130,7 @@ class ConversationSerializer(serializers.ModelSerializer):
 
 # Blank and whitespace-only text is refused; the schema says so (`pattern: \S`), so a request
 # the schema allows is never refused for being blank.
-NOT_BLANK = RegexValidator(r"\S", "This field may not be blank.")
+NOT_BLANK = RegexValidator(r"\S", gettext_lazy("This field may not be blank."))
 
 
 class ConversationUpdateSerializer(serializers.Serializer):

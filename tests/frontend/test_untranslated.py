@@ -238,3 +238,19 @@ def test_a_build_nothing_passes_is_refused_in_arabic(concord_server, new_context
     status = page.locator("#build-status")
     expect(status).to_contain_text("لا تتجاوز أي عبارة عتبة القاعدة")
     assert english_words([["#build-status", status.text_content() or ""]]) == []
+
+
+def test_a_field_refusal_names_no_api_field(concord_server, new_context, arabic):  # type: ignore[no-untyped-def]
+    """A validation refusal is shown as its messages, without the API's field names
+    ("topic: …" is an identifier, not an Arabic word), in the page's language."""
+    context = new_context()
+    page = context.new_page()
+    log_in(page, concord_server, arabic["username"], "/")
+    cookie = {"name": "django_language", "value": "ar", "url": concord_server.url("/")}
+    context.add_cookies([cookie])
+    page.goto(concord_server.url(f"/c/{arabic['slug']}/moderate/"))
+    page.locator("#set-topic").fill("   ")  # passes the form's `required`; the server refuses it
+    page.locator("#settings-form button[type=submit]").click()
+    status = page.locator("#settings-status")
+    expect(status).to_contain_text("لا يمكن لهذا الحقل ان يكون فارغاً")
+    assert english_words([["#settings-status", status.text_content() or ""]]) == []

@@ -78,7 +78,20 @@
   function serverMessage(body) {
     const key = body && body.code ? "code_" + body.code : "";
     if (key && Object.prototype.hasOwnProperty.call(strings, key)) return t(key);
-    return (body && body.message) || "";
+    const fields = body && body.extra ? fieldMessages(body.extra.fields) : "";
+    return fields || (body && body.message) || "";
+  }
+
+  /** A validation refusal's messages without the API's field names: those are identifiers
+   * ("languages: …"), not words of the page's language, and the form says which field it is. */
+  function fieldMessages(fields) {
+    const out = [];
+    (function walk(value) {
+      if (Array.isArray(value)) value.forEach(walk);
+      else if (value && typeof value === "object") Object.keys(value).forEach(k => walk(value[k]));
+      else if (value !== null && value !== undefined && value !== "") out.push(String(value));
+    })(fields);
+    return out.join(" ");
   }
 
   /** An error as a person should read it: an ordinary refusal (4xx) is said as it is; only a
