@@ -288,4 +288,26 @@ def training() -> dict[str, object]:
         "none": _("none"),
         "error_title": _("The run failed"),
         "polling": _("Updating every 2 seconds."),
+        # Over training seeds (evaluation.across_seeds): the tuned model's mean and t interval.
+        "seeds_title": _("Over {n} training seeds ({seeds})"),
+        "seeds_note": _(
+            # xgettext:no-python-format
+            "Tuned model: the mean over the seeds with its 95% interval (Student t); the base "
+            "model does not depend on the seed."
+        ),
+        "col_figure": _("Figure"),
+        "col_tuned": _("Tuned"),
+        "col_base": _("Base"),
+        "per_seed": _("Per seed: {values}"),
+        "seed_win_rate": _("Win rate against the base model"),
+        "seed_implicit_reward_accuracy": _("Implicit reward accuracy"),
+        "seed_tuned_logprob_accuracy": _("Log-prob accuracy"),
+        "seed_representativeness_collective": _("Representativeness of all voters"),
+        "seed_representativeness_least_group": _("Least represented group"),
+        "seed_representativeness_group": _("Representativeness of group {group}"),
+        "seed_capability_mc": _("Capability check"),
+        "seed_bias_accuracy": _("Bias check accuracy"),
+        "seed_bias_stereotyped": _("Stereotyped answers"),
+        "seed_perplexity": _("Perplexity"),
+        "seed_facts": _("Fact accuracy"),
     }

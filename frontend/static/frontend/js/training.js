@@ -1,6 +1,7 @@
 /* Training runs: start a run, list runs, and follow one live (polls every 2 s while it is queued
  * or running): stage, progress, a loss plot (SVG, one line per stage, plus a table), metrics,
- * evaluation, the error if it failed, and the export zip.
+ * evaluation (with the tuned model's mean and interval over training seeds when it has them), the
+ * error if it failed, and the export zip.
  *
  * Reads/writes GET/POST .../training-runs/ and GET training-runs/<id>/; the constitution choices
  * come from GET .../constitutions/. Every value from the server is inserted as text.
@@ -148,6 +149,7 @@
     const box = C.clear($("run-evaluation"));
     const ev = run.evaluation || {};
     const pw = ev.pairwise, reward = ev.reward, cap = ev.capability;
+    drawSeeds(ev.across_seeds);
     if (!pw && !reward && !cap) { box.appendChild(C.el("div", {}, [C.el("dd", { class: "muted" }, [C.t("no_evaluation")])])); return; }
     if (pw) box.appendChild(figure("win_rate", C.t("win_rate"), pct(pw.win_rate), C.t("win_counts", { wins: pw.wins, losses: pw.losses, ties: pw.ties, n: ev.n_prompts })));
     if (reward) {
@@ -161,6 +163,62 @@
       box.appendChild(figure("facts", C.t("facts"), pct(cap.facts_base) + arrow + pct(cap.facts_tuned)));
     }
     drawGroups(box, ev);
+  }
+
+  // Tuned-model figures over training seeds, in the order of evaluate.SEED_METRICS (jsonb keeps
+  // no key order); per-group figures after these, any other key last under its own name.
+  const SEED_ORDER = ["win_rate", "implicit_reward_accuracy", "tuned_logprob_accuracy", "representativeness_collective", "representativeness_least_group", "capability_mc", "bias_accuracy", "bias_stereotyped", "perplexity", "facts"];
+  const GROUP_PREFIX = "representativeness_group_";
+
+  function seedLabel(name) {
+    if (name.indexOf(GROUP_PREFIX) === 0) return C.t("seed_representativeness_group", { group: name.slice(GROUP_PREFIX.length) });
+    const key = "seed_" + name;
+    return C.t(key) === key ? C.el("span", { dir: "ltr" }, [name]) : C.t(key); // a new metric: its identifier
+  }
+
+  /** Numbers read left to right in every page direction (an interval's brackets stay put). */
+  function num(text, cls) {
+    return C.el("span", { dir: "ltr", class: cls || null }, [text]);
+  }
+
+  /** The table over training seeds (evaluate.aggregate_seeds): mean [t interval] beside base. */
+  function drawSeeds(summary) {
+    const box = C.clear($("run-seeds"));
+    const metrics = summary && summary.metrics;
+    box.hidden = !metrics;
+    if (!metrics) return;
+    const base = summary.base || {};
+    const names = SEED_ORDER.filter(function (name) { return name in metrics; })
+      .concat(Object.keys(metrics).filter(function (name) { return SEED_ORDER.indexOf(name) < 0; }).sort(function (a, b) {
+        return (a.indexOf(GROUP_PREFIX) === 0 ? 0 : 1) - (b.indexOf(GROUP_PREFIX) === 0 ? 0 : 1) || (a < b ? -1 : a > b ? 1 : 0);
+      }));
+    const rows = names.filter(function (name) {
+      const ci = metrics[name] || {};
+      return typeof ci.value === "number" || typeof base[name] === "number";
+    }).map(function (name) {
+      const ci = metrics[name] || {};
+      const digits = 2;
+      const tuned = typeof ci.value === "number"
+        ? [num(fixed(ci.value, digits), "seed-mean"), C.el("br"), typeof ci.low === "number" ? num("[" + fixed(ci.low, digits) + ", " + fixed(ci.high, digits) + "]", "seed-ci muted") : null]
+        : ["–"];
+      const values = (ci.values || []).map(function (v) { return fixed(v, 3); }).join(" · ");
+      return C.el("tr", { "data-seed-metric": name }, [
+        C.el("th", { scope: "row" }, [seedLabel(name)]),
+        C.el("td", { class: "seed-tuned", title: values ? C.t("per_seed", { values: values }) : null }, tuned),
+        C.el("td", { class: "seed-base" }, [num(fixed(base[name], digits))]),
+      ]);
+    });
+    const title = C.t("seeds_title", { n: summary.n_seeds, seeds: (summary.seeds || []).join(", ") });
+    box.appendChild(C.el("div", { class: "table-scroll" }, [C.el("table", { id: "seeds-table", class: "seeds-table" }, [
+      C.el("caption", {}, [title]),
+      C.el("thead", {}, [C.el("tr", {}, [
+        C.el("th", { scope: "col" }, [C.t("col_figure")]),
+        C.el("th", { scope: "col" }, [C.t("col_tuned")]),
+        C.el("th", { scope: "col" }, [C.t("col_base")]),
+      ])]),
+      C.el("tbody", {}, rows),
+    ])]));
+    box.appendChild(C.el("p", { class: "muted small" }, [C.t("seeds_note")]));
   }
 
   /** 0.62 [0.55, 0.70] — a rate with its bootstrap interval (evaluate.py, stats.mean_ci). */
