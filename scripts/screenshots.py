@@ -5,8 +5,8 @@
 Runs the same harness as the browser tests (tests/frontend/): a fresh SQLite file, the real ASGI
 app under uvicorn, Debian's chromium. It loads the demo conversation (with its simulated crowd) and
 imports the Seattle Polis conversation for the report, then photographs each page. On Seattle
-it also builds a constitution (GIC at 0.5) and runs a tiny training run (executed in the server
-process, as the browser tests do) for the constitution and training pages.
+it also builds a constitution (GIC at 0.5) and runs a tiny training run over three training seeds
+(executed in the server process, as the browser tests do) for the constitution and training pages.
 """
 
 from __future__ import annotations
@@ -134,16 +134,38 @@ def _alignment(browser: Any, server: ConcordServer, user: tuple[str, str], slug:
         ("max-heldout", "2"),
     ):
         page.locator(f"#run-{field}").fill(value)
-    page.locator("#start-form button[type=submit]").click()
-    page.locator("#run-detail[data-run-id]").wait_for()
-    run_id = int(page.locator("#run-detail").get_attribute("data-run-id"))
+    # Three training seeds, so the page shows the evaluation over seeds; the form has no seeds
+    # field, so the page's own API helper sends what the form would, plus `seeds`.
+    run_id = page.evaluate(
+        """async (slug) => {
+          const v = (id) => Number(document.getElementById(id).value);
+          const body = {
+            model: "tiny", method: "dpo", constitution: v("run-constitution"),
+            config: {
+              sft_steps: v("run-sft-steps"), pref_steps: v("run-pref-steps"),
+              max_prompts: v("run-max-prompts"), max_heldout: v("run-max-heldout"),
+              seeds: [0, 1, 2],
+            },
+          };
+          const url = "/api/v1/conversations/" + slug + "/training-runs/";
+          return (await window.Concord.api("POST", url, body)).data.id;
+        }""",
+        slug,
+    )
+    page.goto(server.url(f"/c/{slug}/training/#run-{run_id}"))  # only the fragment changes:
+    page.reload()  # load the page again to show the run
+    page.locator(f"#run-detail[data-run-id='{run_id}']").wait_for()
     result = server.call("training_run_execute", run_id=run_id, timeout=900)
     print("training run", run_id, result["status"], result["error"][:200])
     page.locator(f"#run-status[data-status={result['status']}]").wait_for(timeout=30000)
+    if result["status"] == "succeeded":
+        page.locator("#seeds-table").wait_for()
     page.locator("#loss-table").evaluate("node => { node.closest('details').open = true; }")
     _shot(page, "training-en")
     arabic.goto(server.url(f"/c/{slug}/training/#run-{run_id}"))
     arabic.locator(f"#run-status[data-status={result['status']}]").wait_for()
+    if result["status"] == "succeeded":
+        arabic.locator("#seeds-table").wait_for()
     _shot(arabic, "training-ar")
 
 

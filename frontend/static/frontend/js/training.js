@@ -246,7 +246,8 @@
     const cal = ev.judge_calibration;
     if (cal) box.appendChild(figure("judge-accuracy", C.t("judge_accuracy"), interval(cal.accuracy)));
     (ev.warnings || []).forEach(function (text, i) {
-      box.appendChild(figure("warning-" + i, C.t("warning"), text));
+      // The chain's own prose (the Django-free library writes it in English): marked as such.
+      box.appendChild(figure("warning-" + i, C.t("warning"), C.el("span", { lang: "en", dir: "ltr" }, [text])));
     });
   }
 
