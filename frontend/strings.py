@@ -251,6 +251,8 @@ def training() -> dict[str, object]:
         "stage_preference": _("preference training"),
         "stage_evaluate": _("evaluation"),
         "stage_card": _("model card"),
+        # A stage of the extra training seeds ("sft@seed1"): the stage's name and its seed.
+        "stage_with_seed": _("{stage} (seed {seed})"),
         "progress_label": _("{stage}: {pct}%"),
         "started": _("Run {id} queued; a worker will pick it up."),
         "bad_number": _("{field} must be a whole number of at least 1."),

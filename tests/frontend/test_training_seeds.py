@@ -73,9 +73,16 @@ def seeded_run(concord_server):  # type: ignore[no-untyped-def]
     concord_server.call("conversation_create", slug=slug, topic="Seeds", statements=["One."])
     curve = [{"stage": "sft", "step": step, "loss": 2.0 - 0.1 * step} for step in (1, 2, 3)]
     common = {"status": "succeeded", "stage": "card", "progress": 1.0, "loss_curve": curve}
+    # as the chain records the extra seeds' stages: "sft@seed1", "preference@seed2", ...
+    seeded_curve = [
+        {"stage": f"{stage}{suffix}", "step": step, "loss": 2.0 - 0.1 * step}
+        for suffix in ("", "@seed1", "@seed2")
+        for stage in ("sft", "preference")
+        for step in (1, 2, 3)
+    ]
     seeded = concord_server.call(
         "training_run_record", slug=slug, constitution_id=None, evaluation=seeded_evaluation(),
-        **common,
+        **{**common, "loss_curve": seeded_curve},
     )["id"]  # fmt: skip
     single = concord_server.call(
         "training_run_record", slug=slug, constitution_id=None, evaluation=_seed_evaluation(0.0),
@@ -168,3 +175,25 @@ def test_the_seed_table_has_no_english_word(concord_server, new_context, seeded_
         "n => [n.innerText, ...[...n.querySelectorAll('[title]')].map(e => e.title)]"
     )
     assert english_words([["#run-seeds", text] for text in seen]) == []
+
+
+def test_the_seed_stages_are_named_and_the_loss_legend_fits(
+    concord_server, new_context, seeded_run
+):  # type: ignore[no-untyped-def]
+    """Six loss lines (two stages on three seeds): each named in the page's language with its
+    seed, and the legend wraps into rows inside the plot instead of running off its edge."""
+    page = _open(new_context, concord_server, seeded_run, "ar", seeded_run["seeded"])
+    legend = page.locator("#loss-plot .legend-text")
+    expect(legend).to_have_count(6)
+    names = legend.all_text_contents()
+    assert sum("(البذرة 1)" in n for n in names) == 2, names  # "seed 1" of both stages
+    assert not any("@seed" in n for n in names), names
+    table = page.locator("#loss-table").text_content() or ""  # folded away: its text
+    assert "@seed" not in table and "(البذرة 2)" in table, table
+    inside = page.locator("#loss-plot svg").evaluate(
+        """svg => [...svg.querySelectorAll('.legend-text')].map(t => {
+             const box = t.getBBox();
+             return box.x >= 0 && box.x + box.width <= svg.viewBox.baseVal.width;
+           })"""
+    )
+    assert all(inside), inside

@@ -10,7 +10,10 @@
   "use strict";
   /** A stage's name in the page's language (the run records "sft", "card", …). */
   function stageName(stage) {
-    return stage ? window.Concord.named("stage_", stage) : window.Concord.t("stage_none");
+    if (!stage) return window.Concord.t("stage_none");
+    const seeded = /^(.+)@seed(\d+)$/.exec(stage); // a stage of an extra training seed
+    if (seeded) return window.Concord.t("stage_with_seed", { stage: stageName(seeded[1]), seed: seeded[2] });
+    return window.Concord.named("stage_", stage);
   }
 
   const C = window.Concord;
@@ -75,8 +78,20 @@
 
   /** One polyline per stage over (step, loss); ticks at the ends of both axes. */
   function lossPlot(curve) {
-    const W = 560, H = 240, L = 56, R = 16, T = 16, B = 40;
     const lines = byStage(curve);
+    // Legend entries side by side, each as wide as its (translated) name (about 6.5 px a
+    // character at 11 px), in as many rows as they need above the plot.
+    const W = 560, L = 56, R = 16, B = 40;
+    const legend = [];
+    let lx = L + 12, row = 0;
+    lines.forEach(function (line) {
+      const name = stageName(line.stage);
+      const width = 16 + Math.ceil(name.length * 6.5) + 16;
+      if (lx > L + 12 && lx + width - 16 > W - R) { lx = L + 12; row += 1; }
+      legend.push({ name: name, x: lx, row: row });
+      lx += width;
+    });
+    const T = 16 + 16 * row, H = 224 + T;
     const all = [].concat.apply([], lines.map(function (l) { return l.points; }));
     const steps = all.map(function (p) { return Number(p.step); });
     const losses = all.map(function (p) { return p.loss; });
@@ -96,9 +111,6 @@
     if (x1 !== x0) root.appendChild(svg("text", { x: W - R, y: H - B + 16, "text-anchor": "end", class: "tick" }, [String(x1)]));
     root.appendChild(svg("text", { x: (L + W - R) / 2, y: H - 6, "text-anchor": "middle", class: "axis-label" }, [C.t("axis_step")]));
     root.appendChild(svg("text", { x: 14, y: (T + H - B) / 2, "text-anchor": "middle", class: "axis-label", transform: "rotate(-90 14 " + (T + H - B) / 2 + ")" }, [C.t("axis_loss")]));
-    // Legend entries side by side, each as wide as its (translated) name: about 6.5 px a
-    // character at 11 px, so "supervised fine-tuning" does not run into the next entry.
-    let lx = L + 12;
     lines.forEach(function (line, index) {
       const color = PALETTE[index % PALETTE.length];
       const d = line.points.map(function (p, i) {
@@ -112,10 +124,9 @@
         ]));
       });
       root.appendChild(group);
-      const name = stageName(line.stage);
-      root.appendChild(svg("rect", { x: lx, y: T - 10, width: 12, height: 4, fill: color }));
-      root.appendChild(svg("text", { x: lx + 16, y: T - 4, class: "legend-text" }, [name]));
-      lx += 16 + Math.ceil(name.length * 6.5) + 16;
+      const entry = legend[index], y = 16 + 16 * entry.row;
+      root.appendChild(svg("rect", { x: entry.x, y: y - 10, width: 12, height: 4, fill: color }));
+      root.appendChild(svg("text", { x: entry.x + 16, y: y - 4, class: "legend-text" }, [entry.name]));
     });
     return root;
   }
