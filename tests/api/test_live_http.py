@@ -28,7 +28,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from tests.resilience.servers import Platform
+from tests.resilience.servers import Platform, seeded_platform
 
 PRODUCTION = {
     "DJANGO_DEBUG": "0",
@@ -44,15 +44,8 @@ ON_POSTGRES = os.environ.get("DATABASE_URL", "").startswith("postgres")
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platform, dict[str, str]]]:
-    platform = Platform(workdir=tmp_path_factory.mktemp("live-http"), env_extra=PRODUCTION)
-    try:
-        platform.manage("migrate", "--noinput", "-v0")
-        out = platform.manage("shell", "-c", "from tests.api import live_seed; live_seed.main()")
-        credentials = json.loads(out.strip().splitlines()[-1])
-        platform.start_server()
-        yield platform, credentials
-    finally:
-        platform.destroy()
+    with seeded_platform(tmp_path_factory.mktemp("live-http"), PRODUCTION) as seeded:
+        yield seeded
 
 
 def _send(

@@ -209,14 +209,20 @@ def test_no_page_shows_english(concord_server, new_context, arabic, language):  
     )
 
 
-def test_a_refusal_from_the_training_api_is_in_arabic(concord_server, new_context, arabic):  # type: ignore[no-untyped-def]
-    """A server message shown on the page (no model named) comes in the page's language."""
+def _arabic_page(concord_server, new_context, arabic, name: str):  # type: ignore[no-untyped-def]
+    """The Arabic conversation's `name` page, signed in as its moderator-researcher, in Arabic."""
     context = new_context()
     page = context.new_page()
     log_in(page, concord_server, arabic["username"], "/")
     cookie = {"name": "django_language", "value": "ar", "url": concord_server.url("/")}
     context.add_cookies([cookie])
-    page.goto(concord_server.url(f"/c/{arabic['slug']}/training/"))
+    page.goto(concord_server.url(f"/c/{arabic['slug']}/{name}/"))
+    return page
+
+
+def test_a_refusal_from_the_training_api_is_in_arabic(concord_server, new_context, arabic):  # type: ignore[no-untyped-def]
+    """A server message shown on the page (no model named) comes in the page's language."""
+    page = _arabic_page(concord_server, new_context, arabic, "training")
     page.locator("#run-model").fill(" ")
     page.locator("#start-form button[type=submit]").click()
     status = page.locator("#start-status")
@@ -226,12 +232,7 @@ def test_a_refusal_from_the_training_api_is_in_arabic(concord_server, new_contex
 
 def test_a_build_nothing_passes_is_refused_in_arabic(concord_server, new_context, arabic):  # type: ignore[no-untyped-def]
     """The commonest refusal of the constitution page (no statement reaches the threshold)."""
-    context = new_context()
-    page = context.new_page()
-    log_in(page, concord_server, arabic["username"], "/")
-    cookie = {"name": "django_language", "value": "ar", "url": concord_server.url("/")}
-    context.add_cookies([cookie])
-    page.goto(concord_server.url(f"/c/{arabic['slug']}/constitution/"))
+    page = _arabic_page(concord_server, new_context, arabic, "constitution")
     page.locator("#build-rule").select_option("mea")
     page.locator("#build-threshold").fill("0.99")
     page.locator("#build-form button[type=submit]").click()
@@ -243,12 +244,7 @@ def test_a_build_nothing_passes_is_refused_in_arabic(concord_server, new_context
 def test_a_field_refusal_names_no_api_field(concord_server, new_context, arabic):  # type: ignore[no-untyped-def]
     """A validation refusal is shown as its messages, without the API's field names
     ("topic: …" is an identifier, not an Arabic word), in the page's language."""
-    context = new_context()
-    page = context.new_page()
-    log_in(page, concord_server, arabic["username"], "/")
-    cookie = {"name": "django_language", "value": "ar", "url": concord_server.url("/")}
-    context.add_cookies([cookie])
-    page.goto(concord_server.url(f"/c/{arabic['slug']}/moderate/"))
+    page = _arabic_page(concord_server, new_context, arabic, "moderate")
     page.locator("#set-topic").fill("   ")  # passes the form's `required`; the server refuses it
     page.locator("#settings-form button[type=submit]").click()
     status = page.locator("#settings-status")

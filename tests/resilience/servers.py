@@ -17,6 +17,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -177,3 +178,18 @@ def call_json(
             return response.status, json.loads(response.read() or b"{}")
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"{}")
+
+
+@contextlib.contextmanager
+def seeded_platform(workdir: Path, env_extra: dict[str, str]) -> Iterator[tuple[Platform, dict]]:
+    """A migrated platform seeded by `tests.api.live_seed` (a conversation and a login for each
+    role), its server started: the platform and the seed's credentials; destroyed afterwards."""
+    platform = Platform(workdir=workdir, env_extra=env_extra)
+    try:
+        platform.manage("migrate", "--noinput", "-v0")
+        out = platform.manage("shell", "-c", "from tests.api import live_seed; live_seed.main()")
+        credentials = json.loads(out.strip().splitlines()[-1])
+        platform.start_server()
+        yield platform, credentials
+    finally:
+        platform.destroy()

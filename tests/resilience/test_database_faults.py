@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from tests.resilience.servers import Platform
+from tests.resilience.servers import Platform, seeded_platform
 
 ON_POSTGRES = os.environ.get("DATABASE_URL", "").startswith("postgres")
 pytestmark = pytest.mark.skipif(
@@ -46,15 +46,8 @@ WAIT_S = 60.0  # generous: the condition is met in well under a second on an idl
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platform, dict[str, str]]]:
     workdir = tmp_path_factory.mktemp("db-faults")
-    platform = Platform(workdir=workdir, env_extra={**PRODUCTION, "CONCORD_DATA_DIR": str(workdir)})
-    try:
-        platform.manage("migrate", "--noinput", "-v0")
-        out = platform.manage("shell", "-c", "from tests.api import live_seed; live_seed.main()")
-        credentials = json.loads(out.strip().splitlines()[-1])
-        platform.start_server()
-        yield platform, credentials
-    finally:
-        platform.destroy()
+    with seeded_platform(workdir, {**PRODUCTION, "CONCORD_DATA_DIR": str(workdir)}) as seeded:
+        yield seeded
 
 
 def _send(url: str, body: dict | None = None, **headers: str) -> tuple[int, Any]:
