@@ -413,23 +413,9 @@ def _evaluate_step(
     result: Mapping[str, Any],
 ) -> None:
     run.start("evaluate")
-    rows = dio.dpo_rows(read_records(out / "heldout_cai.jsonl"))
-    statements = (
-        heldout_statements(result, constitution, share=config.heldout_statements)
-        if result.get("statements")
-        else []
-    )
-    evaluation = evaluate_models(
-        model_path,
-        tuned,
-        constitution,
-        heldout,
-        preference_rows=rows,
-        judge_path=_judge_path(config),
-        settings=_eval_settings(config),
-        device=_device(config),
-        progress=run.progress("evaluate"),
-        statements=statements,
+    inputs = _evaluation_inputs(out, result, constitution, config)
+    evaluation = _evaluate(
+        model_path, tuned, constitution, heldout, inputs, config, run.progress("evaluate")
     )
     evaluation["training_seed"] = config.training_seeds()[0]
     evaluation["judge_calibration"] = run.state.get("judge_calibration")
@@ -439,13 +425,51 @@ def _evaluate_step(
     run.finish("evaluate", {"win_rate": evaluation["pairwise"]["win_rate"]})
 
 
-def _eval_settings(config: ChainConfig) -> EvalSettings:
-    return EvalSettings(
-        max_new_tokens=config.generation.max_new_tokens,
-        batch_size=config.generation.batch_size,
-        seed=config.seed,
-        n_boot=config.bootstrap,
-        engine=config.generation.engine,
+EvalInputs = tuple[list[dict[str, Any]], list[dict[str, Any]]]
+
+
+def _evaluation_inputs(
+    out: Path, result: Mapping[str, Any], constitution: const.Constitution, config: ChainConfig
+) -> EvalInputs:
+    """The held-out preference pairs and held-out statements every evaluation of a run uses
+    (the main model's and each further training seed's)."""
+    rows = dio.dpo_rows(read_records(out / "heldout_cai.jsonl"))
+    statements = (
+        heldout_statements(result, constitution, share=config.heldout_statements)
+        if result.get("statements")
+        else []
+    )
+    return rows, statements
+
+
+def _evaluate(
+    model_path: Path,
+    tuned: Path | str,
+    constitution: const.Constitution,
+    heldout: list[Prompt],
+    inputs: EvalInputs,
+    config: ChainConfig,
+    progress: Callable[..., None] | None = None,
+) -> dict[str, Any]:
+    """Base against `tuned` with the run's judge, engine, device and evaluation settings."""
+    rows, statements = inputs
+    return evaluate_models(
+        model_path,
+        tuned,
+        constitution,
+        heldout,
+        preference_rows=rows,
+        judge_path=_judge_path(config),
+        settings=EvalSettings(
+            max_new_tokens=config.generation.max_new_tokens,
+            batch_size=config.generation.batch_size,
+            seed=config.seed,
+            n_boot=config.bootstrap,
+            engine=config.generation.engine,
+        ),
+        device=_device(config),
+        progress=progress,
+        statements=statements,
     )
 
 
@@ -472,12 +496,7 @@ def _seeds_step(
         run.finish("seeds", {"skipped": True, "seeds": list(seeds)})
         return
     evaluations = [run.state["evaluation"]]
-    rows = dio.dpo_rows(read_records(out / "heldout_cai.jsonl"))
-    statements = (
-        heldout_statements(result, constitution, share=config.heldout_statements)
-        if result.get("statements")
-        else []
-    )
+    inputs = _evaluation_inputs(out, result, constitution, config)
     report = run.progress("seeds")
     for done, seed in enumerate(seeds[1:], 1):
         folder = out / "seeds" / f"seed-{seed}"
@@ -494,17 +513,8 @@ def _seeds_step(
         saved = folder / "evaluation.json"
         evaluation = _previous_evaluation(saved, pref.model_dir)
         if evaluation is None:
-            evaluation = evaluate_models(
-                model_path,
-                pref.model_dir,
-                constitution,
-                heldout,
-                preference_rows=rows,
-                judge_path=_judge_path(config),
-                settings=_eval_settings(config),
-                device=_device(config),
-                statements=statements,
-            )
+            tuned = pref.model_dir
+            evaluation = _evaluate(model_path, tuned, constitution, heldout, inputs, config)
             evaluation["training_seed"] = seed
             write_json_atomic(saved, evaluation)
         evaluations.append(evaluation)
