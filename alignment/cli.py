@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
 
-from alignment.config import AlignmentError, ChainConfig, GenerationSettings
+from alignment.config import ENGINES, AlignmentError, ChainConfig, GenerationSettings
 
 
 def _progress_bar(desc: str) -> Any:
@@ -336,7 +336,7 @@ def _add_generation(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--engine",
         default="auto",
-        choices=("auto", "transformers", "vllm"),
+        choices=ENGINES,
         help="generation engine (auto: vLLM with a CUDA GPU and the vllm package)",
     )
 
@@ -388,7 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-prompts", type=int, default=None)
     p.add_argument("--pairs", default=None, help="held-out DPO JSONL for reward accuracy")
     p.add_argument("--max-new-tokens", type=int, default=96)
-    p.add_argument("--engine", default="auto", choices=("auto", "transformers", "vllm"))
+    p.add_argument("--engine", default="auto", choices=ENGINES)
     p.add_argument("--device", default=None, choices=("cpu", "cuda", "auto"))
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_evaluate)

@@ -60,6 +60,7 @@ Method = Literal["dpo", "kto"]
 METHODS: tuple[str, ...] = ("dpo", "kto")
 Device = Literal["auto", "cpu", "cuda"]
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
+ENGINES: tuple[str, ...] = ("auto", "transformers", "vllm")  # generation engines: engines.py
 
 
 def _help(text: str, default: Any) -> Any:
@@ -252,7 +253,7 @@ class GenerationSettings:
     def __post_init__(self) -> None:
         _require(1 <= self.rounds <= 8, f"rounds must be in 1..8, got {self.rounds}")
         _require(
-            self.engine in ("auto", "transformers", "vllm"),
+            self.engine in ENGINES,
             f"engine must be auto, transformers or vllm, not {self.engine!r}",
         )
         _require(self.max_new_tokens >= 1, "max_new_tokens must be >= 1")

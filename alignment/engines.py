@@ -29,9 +29,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from alignment.config import ConfigError
+from alignment.config import ENGINES, ConfigError
 
-ENGINES: tuple[str, ...] = ("auto", "transformers", "vllm")
 VLLM_INSTALL = "pip install vllm (Linux with a CUDA GPU; see https://docs.vllm.ai)"
 
 
