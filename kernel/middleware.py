@@ -53,12 +53,6 @@ def _declared_length(request: HttpRequest) -> int | None:
     return int(raw) if raw.isdigit() else None
 
 
-def _too_large(limit: int) -> JsonResponse:
-    return error_response(
-        413, f"Request body larger than {limit} bytes.", "payload_too_large", max_bytes=limit
-    )
-
-
 def _body_problem(request: HttpRequest) -> JsonResponse | None:
     """413/400 for a body too large, too deep or carrying NUL; None when it may be parsed."""
     limit = int(settings.CONCORD_API_MAX_BODY_BYTES)
@@ -66,7 +60,8 @@ def _body_problem(request: HttpRequest) -> JsonResponse | None:
     if declared is None:
         return error_response(400, "Invalid Content-Length header.", "invalid_header")
     if declared > limit:
-        return _too_large(limit)
+        message = f"Request body larger than {limit} bytes."
+        return error_response(413, message, "payload_too_large", max_bytes=limit)
     content_type = request.META.get("CONTENT_TYPE", "").lower()
     # DRF parses only bodies with a Content-Length; only JSON can nest.
     if declared == 0:
