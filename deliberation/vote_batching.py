@@ -63,7 +63,7 @@ def votes_batch(asks: list[VoteAsk]) -> list[dict[str, Any] | Exception]:
     who = _participants(asks)
     hits: list[tuple[str, Any]] = []
     for ask, w in zip(asks, who, strict=True):
-        pid = w[0] if isinstance(w, tuple) else None
+        pid = w.participant_id if isinstance(w, Voter) else None
         hits += [("vote_participant", pid), ("vote_ip", None if pid is None else ask.ip)]
     limited = rate_limits_hit(hits)
     answers: list[Any] = []
@@ -72,19 +72,21 @@ def votes_batch(asks: list[VoteAsk]) -> list[dict[str, Any] | Exception]:
         error: Exception | None = (
             w if isinstance(w, Exception) else limited[2 * i] or limited[2 * i + 1] or ask.invalid
         )
-        if error is not None or not isinstance(w, tuple):
+        if error is not None or not isinstance(w, Voter):
             answers.append(error)
             continue
         answers.append(len(requests))
-        requests.append(services.VoteRequest(w[0], w[1], ask.statement_id, ask.value))
+        requests.append(
+            services.VoteRequest(w.participant_id, w.conversation_id, ask.statement_id, ask.value)
+        )
     cast = services.votes_cast(requests)
-    voters = [
-        (c.participant_id, r.conversation_id)
+    stored = [
+        (c, r.conversation_id)
         for c, r in zip(cast, requests, strict=True)
         if isinstance(c, services.VoteCast)
     ]
-    casts = [c for c in cast if isinstance(c, services.VoteCast)]
-    shown = iter(apis.vote_answers(casts, selectors.statements_next_for(voters)))
+    steps = selectors.statements_next_for([(c.participant_id, cid) for c, cid in stored])
+    shown = iter(apis.vote_answers([c for c, _ in stored], steps))
     results: list[dict[str, Any] | Exception] = []
     for answer in answers:
         outcome = cast[answer] if isinstance(answer, int) else answer
