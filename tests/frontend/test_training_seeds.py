@@ -197,3 +197,20 @@ def test_the_seed_stages_are_named_and_the_loss_legend_fits(
            })"""
     )
     assert all(inside), inside
+
+
+def test_base_to_tuned_intervals_are_not_mirrored_in_arabic(
+    concord_server, new_context, seeded_run
+):  # type: ignore[no-untyped-def]
+    """A right-to-left page reorders "0.45 [0.40, 0.50]" into "[0.50 ,[0.40 0.45" unless each
+    figure is its own left-to-right run; the arrow still points the way the page reads."""
+    page = _open(new_context, concord_server, seeded_run, "ar", seeded_run["seeded"])
+    value = page.locator("[data-metric=representativeness-collective] dd").first
+    expect(value).to_contain_text("←")
+    runs = value.locator("span[dir=ltr]")
+    expect(runs).to_have_count(2)
+    assert runs.all_text_contents() == ["0.45 [0.40, 0.50]", "0.55 [0.50, 0.60]"]
+    base, tuned = (runs.nth(i).bounding_box() for i in (0, 1))
+    assert base and tuned
+    # read first: on the right of the same line, or on the line above when the card wraps
+    assert tuned["x"] + tuned["width"] <= base["x"] + 1 or tuned["y"] >= base["y"] + base["height"]

@@ -169,9 +169,8 @@
       box.appendChild(figure("logprob_accuracy", C.t("logprob_accuracy"), pct(reward.tuned_logprob_accuracy) + " / " + pct(reward.base_logprob_accuracy)));
     }
     if (cap) {
-      const arrow = document.documentElement.dir === "rtl" ? " ← " : " → "; // base, then tuned
-      box.appendChild(figure("perplexity", C.t("perplexity"), fixed(cap.perplexity_base, 2) + arrow + fixed(cap.perplexity_tuned, 2)));
-      box.appendChild(figure("facts", C.t("facts"), pct(cap.facts_base) + arrow + pct(cap.facts_tuned)));
+      box.appendChild(figure("perplexity", C.t("perplexity"), change(fixed(cap.perplexity_base, 2), fixed(cap.perplexity_tuned, 2))));
+      box.appendChild(figure("facts", C.t("facts"), change(pct(cap.facts_base), pct(cap.facts_tuned))));
     }
     drawGroups(box, ev);
   }
@@ -233,6 +232,13 @@
   }
 
   /** 0.62 [0.55, 0.70] — a rate with its bootstrap interval (evaluate.py, stats.mean_ci). */
+  /** "base → tuned", each figure a left-to-right run (an interval's brackets are not mirrored
+   * in a right-to-left page), the arrow pointing the way the page reads. */
+  function change(base, tuned) {
+    const arrow = document.documentElement.dir === "rtl" ? " ← " : " → ";
+    return C.el("span", {}, [num(base), arrow, num(tuned)]);
+  }
+
   function interval(ci) {
     if (!ci || ci.value === null || ci.value === undefined) return "–";
     const range = ci.low === null || ci.low === undefined ? "" : " [" + fixed(ci.low, 2) + ", " + fixed(ci.high, 2) + "]";
@@ -241,21 +247,20 @@
 
   /** Per-opinion-group representativeness, judge calibration, shipped checks and warnings. */
   function drawGroups(box, ev) {
-    const arrow = document.documentElement.dir === "rtl" ? " ← " : " → ";
     const groups = ev.groups;
     if (groups) {
       Object.keys(groups.tuned.groups).sort().forEach(function (gid) {
-        box.appendChild(figure("representativeness-" + gid, C.t("representativeness", { group: gid }), interval(groups.base.groups[gid]) + arrow + interval(groups.tuned.groups[gid])));
+        box.appendChild(figure("representativeness-" + gid, C.t("representativeness", { group: gid }), change(interval(groups.base.groups[gid]), interval(groups.tuned.groups[gid]))));
       });
-      box.appendChild(figure("representativeness-collective", C.t("representativeness_collective"), interval(groups.base.collective) + arrow + interval(groups.tuned.collective), C.t("least_represented", { group: groups.tuned.least_represented })));
+      box.appendChild(figure("representativeness-collective", C.t("representativeness_collective"), change(interval(groups.base.collective), interval(groups.tuned.collective)), C.t("least_represented", { group: groups.tuned.least_represented })));
     }
     const checks = ev.checks;
     if (checks) {
-      box.appendChild(figure("capability-mc", C.t("capability_mc"), interval(checks.capability_base) + arrow + interval(checks.capability_tuned)));
-      box.appendChild(figure("bias-stereotyped", C.t("bias_stereotyped"), interval(checks.bias_stereotyped_base) + arrow + interval(checks.bias_stereotyped_tuned)));
+      box.appendChild(figure("capability-mc", C.t("capability_mc"), change(interval(checks.capability_base), interval(checks.capability_tuned))));
+      box.appendChild(figure("bias-stereotyped", C.t("bias_stereotyped"), change(interval(checks.bias_stereotyped_base), interval(checks.bias_stereotyped_tuned))));
     }
     const cal = ev.judge_calibration;
-    if (cal) box.appendChild(figure("judge-accuracy", C.t("judge_accuracy"), interval(cal.accuracy)));
+    if (cal) box.appendChild(figure("judge-accuracy", C.t("judge_accuracy"), num(interval(cal.accuracy))));
     (ev.warnings || []).forEach(function (text, i) {
       // The chain's own prose (the Django-free library writes it in English): marked as such.
       box.appendChild(figure("warning-" + i, C.t("warning"), C.el("span", { lang: "en", dir: "ltr" }, [text])));
