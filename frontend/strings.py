@@ -249,6 +249,10 @@ def training() -> dict[str, object]:
         "stage_datasets": _("datasets"),
         "stage_sft": _("supervised fine-tuning"),
         "stage_preference": _("preference training"),
+        # Keys of a run's metrics beside its stages (the pairs' summary, the method's training).
+        "stage_preference_pairs": _("preference pairs"),
+        "stage_dpo": "DPO",  # acronyms, the same in every language
+        "stage_kto": "KTO",
         "stage_evaluate": _("evaluation"),
         "stage_card": _("model card"),
         # A stage of the extra training seeds ("sft@seed1"): the stage's name and its seed.

@@ -21,7 +21,7 @@ from frontend import strings
 REPO = Path(__file__).resolve().parents[2]
 LANGUAGES = {"ar": "ar", "fa": "fa", "zh-hans": "zh_Hans"}
 # Script strings that are the same word in every language (acronyms).
-SAME_EVERYWHERE = {"PCA", "UMAP", "GIC", "MEA", "GIC {value}", "MEA {value}"}
+SAME_EVERYWHERE = {"PCA", "UMAP", "GIC", "MEA", "GIC {value}", "MEA {value}", "DPO", "KTO"}
 TEMPLATE_STRING = re.compile(r"""{%\s*translate\s+(["'])(.*?)\1""")
 
 

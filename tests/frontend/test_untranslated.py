@@ -153,7 +153,8 @@ def arabic(concord_server):  # type: ignore[no-untyped-def]
         )  # fmt: skip
     finished = concord_server.call(
         "training_run_record", slug=slug, status="succeeded", stage="card", **common,
-        metrics={"sft": {"train_loss": 2.2}}, evaluation=_evaluation(),
+        metrics={"preference_pairs": {"n": 4}, "sft": {"train_loss": 2.2}, "dpo": {"loss": 0.7}},
+        evaluation=_evaluation(),
     )["id"]  # fmt: skip
     username = concord_server.unique("مشرف")
     concord_server.call(
