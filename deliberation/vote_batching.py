@@ -278,8 +278,14 @@ def _batchable(request: HttpRequest, method: str) -> bool:
         and bool(request.headers.get("X-Participant-Token"))
         and (method == "GET" or request.content_type == "application/json")
         and isinstance(request, ASGIRequest)
-        and getattr(settings, "CONCORD_VOTE_BATCHING", True)
+        and _batching_on()
     )
+
+
+def _batching_on() -> bool:
+    """`CONCORD_VOTE_BATCHING=0` sends every vote and read through the DRF views, each in the
+    per-request thread Django gives it (to compare, or to rule batching out)."""
+    return bool(getattr(settings, "CONCORD_VOTE_BATCHING", True))
 
 
 def _batched_route(request: HttpRequest) -> ResolverMatch | None:
@@ -326,7 +332,7 @@ class VoteASGIHandler(ASGIHandler):
 def _token_vote_scope(scope: dict[str, Any]) -> bool:
     """A token vote (POST, JSON) or next-statement read (GET) for a batched view: what
     `_batched_route` will let through, read from the ASGI scope before Django builds a request."""
-    if scope["type"] != "http" or scope["method"] not in ("GET", "POST"):
+    if scope["type"] != "http" or scope["method"] not in ("GET", "POST") or not _batching_on():
         return False
     headers = dict(scope["headers"])
     if not headers.get(b"x-participant-token"):

@@ -483,3 +483,17 @@ def test_a_room_opening_at_once_shares_its_first_statement_reads(server):
         status == 200 and json.loads(data)["id"] == seed for status, data in answers.values()
     )
     assert vote_batching._next_batcher.largest_batch > 1, "concurrent reads should share a batch"
+
+
+def test_with_batching_off_every_request_keeps_djangos_own_thread(settings):
+    """`CONCORD_VOTE_BATCHING=0` sends votes to the DRF view: each must keep the thread Django
+    gives a request, not share asgiref's one sync thread with every other vote."""
+    settings.CONCORD_VOTE_BATCHING = False
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/api/v1/conversations/some-slug/votes/",
+        "root_path": "",
+        "headers": [(k.encode(), v.encode()) for k, v in JSON_TOKEN.items()],
+    }
+    assert vote_batching._token_vote_scope(scope) is False
