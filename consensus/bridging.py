@@ -44,6 +44,7 @@ least ``min_side_votes`` raters on each side of the factor.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,10 +52,10 @@ import scipy.sparse as sp
 
 from consensus.gic import PassHandling, validate_pass_handling
 from consensus.matrix import VoteMatrix
+from consensus.row_blocks import RowBlocks
 
 __all__ = ["BridgingMF", "rating_filter", "vote_ratings"]
 
-_RATING = {1: 0.0, 2: 0.5, 3: 1.0}  # stored code (vote + 2) -> rating
 REASON_MODERATED = "moderated out"
 
 
@@ -68,14 +69,17 @@ def _rating_matrices(
     """
     validate_pass_handling(pass_handling)
     codes = matrix.codes
-    lut = np.array([0.0, 0.0, 0.5, 1.0])  # code (vote + 2) -> rating
-    weight_lut = np.array([0.0, 1.0, 0.0 if pass_handling == "exclude" else 1.0, 1.0])
-    weight = weight_lut[codes.data]  # (nnz,)
+    signed = matrix.signed_data()  # (nnz,) -1 / 0 / +1, arithmetic (no int8-indexed lookup)
+    weight = (signed != 0.0) * 1.0 if pass_handling == "exclude" else np.ones(codes.nnz)
     if matrix.moderated_out.any():
         weight *= ~matrix.moderated_out[codes.indices]
+    rating = signed  # disagree 0, pass 0.5, agree 1, times the weight, in place
+    rating += 1.0
+    rating *= 0.5
+    rating *= weight
     structure = (codes.indices, codes.indptr)
     return (
-        sp.csr_matrix((lut[codes.data] * weight, *structure), shape=matrix.shape),
+        sp.csr_matrix((rating, *structure), shape=matrix.shape),
         sp.csr_matrix((weight, *structure), shape=matrix.shape),
     )
 
@@ -157,14 +161,17 @@ def _balanced_centre(f: np.ndarray, rounds: int = 20) -> float:
     like a bridge; halfway between the sides' means weighs both sides equally, whatever their
     size (the same "groups count equally" stance as MEA).
     """
-    if len(f) == 0:
+    n = len(f)
+    if n == 0:
         return 0.0
-    c = float(f.mean())
+    c, total = float(f.mean()), float(f.sum())
     for _ in range(rounds):
-        hi, lo = f[f > c], f[f <= c]
-        if len(hi) == 0 or len(lo) == 0:
+        hi = f > c  # (n,) one mask and one masked sum per round, no copies of f
+        n_hi = int(np.count_nonzero(hi))
+        if n_hi in (0, n):
             return c
-        new = 0.5 * (float(hi.mean()) + float(lo.mean()))
+        s_hi = float(np.sum(f, where=hi))
+        new = 0.5 * (s_hi / n_hi + (total - s_hi) / (n - n_hi))
         if abs(new - c) < 1e-12:
             break
         c = new
@@ -196,26 +203,25 @@ def rating_filter(
 
 @dataclass
 class _Side:
-    """One side of the bipartite vote graph as sparse operators over the *other* side.
+    """One side of the bipartite vote graph: sums over the *other* side, one product each.
 
-    ``ones`` (n_self, n_other) 1 per rating, ``ratings`` same structure with r_un, ``counts``
-    ratings per index, ``rating_sum`` Σ r. Every ALS sum is one sparse mat-vec (O(n_votes)).
+    ``ones(x)`` = Σ_other w·x and ``ratings(x)`` = Σ_other r·x per index of this side (O(n_votes),
+    on every core), ``counts`` ratings per index, ``rating_sum`` Σ r.
     """
 
-    ones: sp.spmatrix
-    ratings: sp.spmatrix
+    ones: Callable[[np.ndarray], np.ndarray]
+    ratings: Callable[[np.ndarray], np.ndarray]
     counts: np.ndarray
     rating_sum: np.ndarray
 
     @classmethod
-    def build(cls, ratings: sp.spmatrix, ones: sp.spmatrix) -> _Side:
-        """From CSR matrices or their transposes (CSC views, so no conversion is paid)."""
-        return cls(
-            ones,
-            ratings,
-            np.asarray(ones.sum(axis=1)).ravel(),
-            np.asarray(ratings.sum(axis=1)).ravel(),
-        )
+    def pair(cls, ratings: sp.csr_matrix, ones: sp.csr_matrix) -> tuple[_Side, _Side]:
+        """(raters, statements) of (n, m) CSR ratings and weights sharing one structure."""
+        r, w = RowBlocks(ratings), RowBlocks(ones)
+        n, m = ratings.shape
+        raters = cls(w.dot, r.dot, w.dot(np.ones(m)), r.dot(np.ones(m)))
+        statements = cls(w.tdot, r.tdot, w.tdot(np.ones(n)), r.tdot(np.ones(n)))
+        return raters, statements
 
     def solve(
         self, mu: float, i_other: np.ndarray, f_other: np.ndarray, lam_i: float, lam_f: float
@@ -225,9 +231,9 @@ class _Side:
         Also returns Σ f_other per index (reused for μ).
         """
         block = np.stack([f_other, f_other * f_other, i_other, i_other * f_other], axis=1)
-        s1, s2, s_i, s_if = (self.ones @ block).T  # one pass over the ratings for 4 sums
+        s1, s2, s_i, s_if = self.ones(block).T  # one pass over the ratings for 4 sums
         b0 = self.rating_sum - mu * self.counts - s_i  # Σ residual
-        b1 = self.ratings @ f_other - mu * s1 - s_if  # Σ residual·f
+        b1 = self.ratings(f_other) - mu * s1 - s_if  # Σ residual·f
         return (*_ridge2(self.counts, s1, s2, b0, b1, lam_i, lam_f), s1)
 
 
@@ -275,10 +281,10 @@ class BridgingMF:
             min_ratings_per_rater=self.min_ratings_per_rater,
             min_raters_per_statement=self.min_raters_per_statement,
         )
-        rows = np.repeat(np.arange(w.shape[0]), np.diff(w.indptr))  # (nnz,)
-        dropped = ~(self.rater_kept_[rows] & kept[w.indices])  # (nnz,) filtered-out ratings
+        rater_of_vote = np.repeat(self.rater_kept_, np.diff(w.indptr))  # (nnz,)
+        dropped = ~(rater_of_vote & kept[w.indices])  # (nnz,) filtered-out ratings
         w.data[dropped], r.data[dropped] = 0.0, 0.0  # weight 0: adds nothing to any sum
-        users, items = _Side.build(r, w), _Side.build(r.T, w.T)  # .T: CSC views, no copy
+        users, items = _Side.pair(r, w)
         raters = users.counts > 0  # (n,)
         n_ratings = float(users.counts.sum())
         lam_u, lam_n, lam_mu = self._penalties(n_ratings, int(raters.sum()), int(kept.sum()))
@@ -358,7 +364,7 @@ class BridgingMF:
         centre = mu + self.typical_rater_ + i_n  # (m,) an average-leniency rater at f_u = 0
         self.score_ = np.where(kept, np.clip(centre, 0.0, 1.0), np.nan)  # (m,)
         self.n_raters_ = np.rint(items.counts).astype(np.int64)  # (m,)
-        n_pos = np.rint(items.ones @ (f_u > 0).astype(np.float64))  # (m,) raters with f_u > 0
+        n_pos = np.rint(items.ones((f_u > 0).astype(np.float64)))  # (m,) raters with f_u > 0
         self.side_votes_ = np.stack([items.counts - n_pos, n_pos]).astype(np.int64)  # (2, m)
         self.passes_gate_ = (
             kept

@@ -28,34 +28,41 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator, eigsh
 
 from consensus.matrix import VoteMatrix
+from consensus.row_blocks import RowBlocks
 
 __all__ = ["SparsePCA", "centred_votes", "column_means", "umap_embedding"]
 
 
 def column_means(matrix: VoteMatrix) -> np.ndarray:
     """(m,) mean signed vote over non-missing cells; 0 for moderated-out or unvoted columns."""
-    codes, m = matrix.codes, matrix.shape[1]
-    sums = np.bincount(
-        codes.indices, weights=np.array([0.0, -1.0, 0.0, 1.0])[codes.data], minlength=m
-    )  # (m,)
-    counts = np.bincount(codes.indices, minlength=m)  # (m,)
+    return _column_means(matrix, matrix.values())
+
+
+def _column_means(matrix: VoteMatrix, values: sp.csr_matrix) -> np.ndarray:
+    m = matrix.shape[1]
+    sums = values.T @ np.ones(matrix.shape[0])  # (m,) one sparse product, no (nnz,) temporary
+    counts = np.bincount(matrix.codes.indices, minlength=m)  # (m,)
     means = np.divide(sums, counts, out=np.zeros(m), where=counts > 0)
     means[matrix.moderated_out] = 0.0
     return means
 
 
-def centred_votes(matrix: VoteMatrix, center: np.ndarray) -> sp.csr_matrix:
+def centred_votes(
+    matrix: VoteMatrix, center: np.ndarray, values: sp.csr_matrix | None = None
+) -> sp.csr_matrix:
     """(n, m) CSR X with X_ij = x_ij − μ_j on voted cells of kept columns, nothing elsewhere.
 
     Mean imputation makes every missing cell exactly 0 after centring, so the centred
     mean-imputed matrix *is* this sparse matrix (same structure as the votes). Moderated-out
     columns are all-zero (Polis zeroes them before imputing), so their entries are 0 too.
+    ``values`` (``matrix.values()``) is centred in place when given: over 50M votes every
+    (nnz,) float array costs ~0.5 s of fresh memory, so the fit makes only one.
     """
-    codes = matrix.codes
-    data = np.array([0.0, -1.0, 0.0, 1.0])[codes.data] - center[codes.indices]  # (nnz,)
+    x = matrix.values() if values is None else values
+    x.data -= center[x.indices]
     if matrix.moderated_out.any():
-        data *= ~matrix.moderated_out[codes.indices]
-    return sp.csr_matrix((data, codes.indices, codes.indptr), shape=matrix.shape)
+        x.data *= ~matrix.moderated_out[x.indices]
+    return x
 
 
 class SparsePCA:
@@ -91,9 +98,10 @@ class SparsePCA:
 
     def _fit(self, matrix: VoteMatrix) -> sp.csr_matrix:
         """Fit and return the centred matrix (so fit_transform need not rebuild it)."""
-        self.center_ = column_means(matrix)  # (m,)
+        values = matrix.values()  # (n, m), centred in place below
+        self.center_ = _column_means(matrix, values)  # (m,)
         self.n_statements_ = matrix.shape[1]
-        x = centred_votes(matrix, self.center_)  # (n, m)
+        x = centred_votes(matrix, self.center_, values)  # (n, m)
         k = min(self.n_components, *matrix.shape) if matrix.n_votes else 0
         values, vectors = self._eig(x, k)  # (k,), (m, k)
         comps = np.zeros((self.n_components, self.n_statements_))
@@ -114,11 +122,11 @@ class SparsePCA:
         return self._lanczos(x, k)
 
     def _lanczos(self, x: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
-        xt = x.T  # (m, n) CSC view, no copy
+        blocks = RowBlocks(x, transposed=True)  # the Gram products run on every core
 
         def gram_vec(v: np.ndarray) -> np.ndarray:
             self.n_iter_ += 1
-            return xt @ (x @ v)  # (m,) = XᵀX v
+            return blocks.gram(v)  # (m,) = XᵀX v
 
         m = x.shape[1]
         op = LinearOperator((m, m), matvec=gram_vec, dtype=np.float64)

@@ -45,6 +45,7 @@ from consensus.repness import (
     select_rep_comments,
     zeroed,
 )
+from consensus.row_blocks import cores_to_row_blocks
 
 if TYPE_CHECKING:
     from consensus.polis_export import PolisExport
@@ -347,8 +348,11 @@ def run(
     state: PipelineState | None = None,
 ) -> ConsensusResult:
     """Full recompute on ``matrix``; pass the previous ``state`` to continue Polis-style history."""
-    config = config or ConsensusConfig()
-    state = state or PipelineState()
+    with cores_to_row_blocks(matrix.n_votes):
+        return _run(matrix, config or ConsensusConfig(), state or PipelineState())
+
+
+def _run(matrix: VoteMatrix, config: ConsensusConfig, state: PipelineState) -> ConsensusResult:
     timings: dict[str, float] = {}
     with _timed(timings, "pca"):
         pca, pca_xy = _project(matrix, config, state)
