@@ -10,22 +10,29 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from consensus.gic import PASS_HANDLING
-from consensus.matrix import matrix_from_export
-from consensus.pipeline import (
+# Before numpy loads: the command's dense algebra is tiny (two-column projections, Gram
+# matrices of ≤ 60 statements) and its heavy sparse products run in its own threads
+# (consensus.row_blocks), while OpenBLAS' spinning worker pool cost 0.2-0.4 s of CPU per run.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+from consensus.gic import PASS_HANDLING  # noqa: E402
+from consensus.matrix import matrix_from_export  # noqa: E402
+from consensus.pipeline import (  # noqa: E402
     PROJECTIONS,
     ConsensusConfig,
     ConsensusResult,
     run,
     state_from_export,
 )
-from consensus.polis_export import PolisExport, PolisFormatError, read_any
-from consensus.replay import MAX_UPDATES, ReplayError, replay
+from consensus.polis_export import PolisExport, PolisFormatError, read_any  # noqa: E402
+from consensus.replay import MAX_UPDATES, ReplayError, replay  # noqa: E402
 
 
 def _parser() -> argparse.ArgumentParser:
