@@ -322,10 +322,12 @@ def bench_corpus(
         if not any(g is not None for g in export.group_ids.values()):
             continue
         ms = replay_ms if export.has_timestamps else None
+        why_no_replay = "not run" if replay_ms is None else "no votes.csv"
         rows.append(
             {
                 **bench_conversation(folder, repeat=repeat, replay_ms=ms),
                 **bench_whole_process(folder, repeat=repeat),
+                **({} if ms else {"replay_note": why_no_replay}),
             }
         )
     return rows
@@ -372,7 +374,7 @@ def _print_corpus(rows: list[dict[str, Any]]) -> None:
     )
     print("|---|---|---|---|---|---|")
     for r in rows:
-        replay = f"{r['ari_replay']:.3f}" if "ari_replay" in r else "— (no votes.csv)"
+        replay = f"{r['ari_replay']:.3f}" if "ari_replay" in r else f"— ({r['replay_note']})"
         print(
             f"| {r['conversation']} | {r['ari_ours']:.3f} | {replay} | "
             f"{r['ari_reddwarf']:.3f} | {r['ours_s']:.3f} / {r['reddwarf_s']:.3f} | "
@@ -381,7 +383,8 @@ def _print_corpus(rows: list[dict[str, Any]]) -> None:
         )
     for key in ("ari_ours", "ari_replay", "ari_reddwarf"):
         values = [r[key] for r in rows if key in r]
-        print(f"mean {key}: {np.mean(values):.3f} over {len(values)}")
+        if values:
+            print(f"mean {key}: {np.mean(values):.3f} over {len(values)}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
