@@ -98,10 +98,10 @@ class SparsePCA:
 
     def _fit(self, matrix: VoteMatrix) -> sp.csr_matrix:
         """Fit and return the centred matrix (so fit_transform need not rebuild it)."""
-        values = matrix.values()  # (n, m), centred in place below
-        self.center_ = _column_means(matrix, values)  # (m,)
+        votes = matrix.values()  # (n, m), centred in place below
+        self.center_ = _column_means(matrix, votes)  # (m,)
         self.n_statements_ = matrix.shape[1]
-        x = centred_votes(matrix, self.center_, values)  # (n, m)
+        x = centred_votes(matrix, self.center_, votes)  # (n, m)
         k = min(self.n_components, *matrix.shape) if matrix.n_votes else 0
         values, vectors = self._eig(x, k)  # (k,), (m, k)
         comps = np.zeros((self.n_components, self.n_statements_))
