@@ -77,6 +77,16 @@ def _fresh_cache():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(autouse=True)
+def _rate_limit_clock_inside_a_window(monkeypatch):  # type: ignore[no-untyped-def]
+    """Pin the limiter's clock 30 s into a minute, an hour and a day: a test's requests then
+    never straddle a window edge, where a fixed window rightly starts counting afresh (a
+    4-request test on a busy machine crossed a minute boundary and saw no 429)."""
+    from kernel import ratelimit
+
+    monkeypatch.setattr(ratelimit, "_now", lambda: 1_800_000_030.0)
+
+
+@pytest.fixture(autouse=True)
 def _fresh_broadcast_throttle():  # type: ignore[no-untyped-def]
     """Vote-count pushes are throttled per statement id; ids repeat between tests."""
     from kernel import realtime

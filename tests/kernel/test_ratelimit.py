@@ -139,3 +139,19 @@ def test_per_process_counters_warn_at_startup(settings):
     assert [w.id for w in ratelimit.rate_limit_store_check()] == ["kernel.W001"]
     settings.CONCORD_RATE_LIMIT_STORE = "database"
     assert ratelimit.rate_limit_store_check() == []
+
+
+@pytest.mark.django_db
+def test_a_fixed_window_counts_afresh_past_its_edge(settings, monkeypatch):
+    """Why the test clock is pinned inside a window (tests/conftest.py): across an edge the
+    count restarts, so requests that straddle one are not refused."""
+    settings.CONCORD_RATE_LIMIT_STORE = "database"
+    settings.CONCORD_RATE_LIMITS = {"vote_ip": (2, 60)}
+
+    def allowed() -> bool:
+        return ratelimit.rate_limits_hit([("vote_ip", "203.0.113.7")])[0] is None
+
+    monkeypatch.setattr(ratelimit, "_now", lambda: 1_800_000_059.5)
+    assert [allowed() for _ in range(3)] == [True, True, False]
+    monkeypatch.setattr(ratelimit, "_now", lambda: 1_800_000_060.5)
+    assert allowed()
