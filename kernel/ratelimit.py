@@ -105,7 +105,7 @@ def _count_database_rows(keys: Sequence[tuple[str, int]]) -> list[int]:
     """Count every hit of a batch in four statements, whatever its size: create the missing
     counters, lock them (in key order, so two processes cannot deadlock), add each key's
     hits, and number the hits from the locked values, so concurrent counters never overlap."""
-    now = time.time()
+    now = _now()  # the windows' clock, so expiry and windows agree
     if now - _last_pruned[0] > _PRUNE_EVERY_S:  # old windows are never read again
         _last_pruned[0] = now
         RateLimitCounter.objects.filter(expires_at__lt=now).delete()
