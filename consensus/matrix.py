@@ -167,16 +167,13 @@ def matrix_from_export(export: PolisExport, *, strict_moderation: bool = False) 
     Columns are the statements that received votes (Polis' named matrix). With
     ``strict_moderation`` unmoderated (0) statements are moderated out as well.
     """
-    events = export.votes  # in time order: from_votes keeps each cell's last (nm/update-nmat)
     out = [
         c.tid
         for c in export.comments
         if c.moderated == -1 or (strict_moderation and c.moderated == 0)
     ]
     return VoteMatrix.from_votes(
-        np.fromiter((v.pid for v in events), np.int64, len(events)),
-        np.fromiter((v.tid for v in events), np.int64, len(events)),
-        np.fromiter((v.vote for v in events), np.int64, len(events)),
+        *export.vote_columns,  # every event in time order: from_votes keeps each cell's last
         moderated_out=out,
         meta=[c.tid for c in export.comments if c.is_meta],
     )

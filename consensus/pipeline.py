@@ -435,13 +435,10 @@ def state_from_export(
     """
     if not export.has_timestamps:
         return PipelineState()
+    pids, tids, _ = export.vote_columns
     v = export.votes
-    return state_from_history(
-        np.fromiter((x.pid for x in v), np.int64, len(v)),
-        np.fromiter((x.tid for x in v), np.int64, len(v)),
-        np.fromiter((x.timestamp_ms or 0 for x in v), np.int64, len(v)),
-        config=config,
-    )
+    stamps = np.fromiter((x.timestamp_ms or 0 for x in v), np.int64, len(v))
+    return state_from_history(pids, tids, stamps, config=config)
 
 
 def update_state(

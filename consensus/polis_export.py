@@ -26,6 +26,7 @@ import csv
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -112,6 +113,19 @@ class PolisExport:
     def latest_votes(self) -> list[PolisVote]:
         """Last vote wins per (pid, tid); the survivors keep their time order."""
         return latest_votes(self.votes)
+
+    @cached_property
+    def vote_columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(pids, tids, votes) of every vote event as int64 arrays, in event (time) order.
+
+        Built once: the vote matrix and the in-conv history both read them (a pass over the
+        Python vote objects each, 30 ms per array on vtaiwan's 50k votes)."""
+        v = self.votes
+        return (
+            np.fromiter((x.pid for x in v), np.int64, len(v)),
+            np.fromiter((x.tid for x in v), np.int64, len(v)),
+            np.fromiter((x.vote for x in v), np.int64, len(v)),
+        )
 
 
 def latest_votes(votes: Iterable[PolisVote]) -> list[PolisVote]:
